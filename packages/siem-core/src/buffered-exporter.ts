@@ -1,0 +1,493 @@
+import { AuditRecord, type AuditRecordDict } from "./audit-record.js";
+import { backoffDelay, sleep } from "./backoff.js";
+import type { BackendLimits, DeliveryOptions, OverflowPolicy } from "./delivery-options.js";
+import { ErrorReporter } from "./error-reporter.js";
+import { ExportError, type ExportFailureReason } from "./export-error.js";
+import type {
+  AuditExporter,
+  BatchExporter,
+  ExporterStats,
+  PartialBatchResult,
+} from "./exporter.js";
+import { PlainExporterAdapter } from "./plain-exporter-adapter.js";
+import { RecordQueue } from "./record-queue.js";
+import { type ResolvedDeliveryOptions, resolveDeliveryOptions } from "./resolve-options.js";
+
+/** A batch on its way: the records, their encoded form, and where it started in the stream. */
+interface Batch {
+  records: AuditRecord[];
+  encoded: string[] | undefined;
+  /** Sequence number of the batch's earliest record: `flush()` waits until it is settled. */
+  firstSeq: number;
+}
+
+/**
+ * The delivery engine. Queues records in memory (bounded), cuts them into
+ * batches by count, bytes and time, sends up to `concurrency` batches at once
+ * through the downstream, retries with exponential backoff and full jitter,
+ * splits a batch the backend finds too large, and accounts for every record:
+ * `received === delivered + failed + dropped + pending` at every moment.
+ *
+ * `export()` only enqueues: no I/O, no serialisation, no allocation beyond a
+ * timer per batch window.
+ *
+ * @example
+ * const exporter = new BufferedExporter(new NdjsonFileExporter("audit.ndjson"), { batchSize: 100 });
+ * exporter.export(record);
+ * await exporter.close();
+ */
+export class BufferedExporter implements AuditExporter {
+  readonly #destination: BatchExporter;
+  readonly #plain: AuditExporter | undefined;
+  readonly #options: ResolvedDeliveryOptions;
+  readonly #reporter: ErrorReporter;
+  readonly #queue: RecordQueue;
+  readonly #inflight = new Set<Batch>();
+
+  #received = 0;
+  #delivered = 0;
+  #failed = 0;
+  #dropped = 0;
+  #pending = 0;
+  #retries = 0;
+
+  /** Records that ever entered the queue; the head of the queue has seq `#enqueued - queue.length`. */
+  #enqueued = 0;
+  /** Records with a seq below this are sent now, whatever the batch size (timer fired or flush asked). */
+  #forceUntil = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
+  #waiters: { target: number; resolve: () => void }[] = [];
+  #keepAlive: NodeJS.Timeout | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  /** Encoded form of the queue's head, kept when it did not fit in the previous batch. */
+  #carried: { record: AuditRecord; encoded: string } | undefined;
+
+  /**
+   * @param downstream Where batches go: a backend's `BatchExporter`, or any
+   *   `AuditExporter` (each record is passed to its `export()`).
+   * @param options Batching, queue, retry and error options.
+   * @param limits The backend's hard limits; options above them are clamped.
+   */
+  constructor(
+    downstream: AuditExporter | BatchExporter,
+    options: DeliveryOptions = {},
+    limits: BackendLimits = {},
+  ) {
+    if (typeof (downstream as BatchExporter)?.exportBatch === "function") {
+      this.#destination = downstream as BatchExporter;
+    } else if (typeof (downstream as AuditExporter)?.export === "function") {
+      this.#plain = downstream as AuditExporter;
+      this.#destination = new PlainExporterAdapter(this.#plain);
+    } else {
+      throw new TypeError("BufferedExporter: downstream must have exportBatch() or export()");
+    }
+    this.#options = resolveDeliveryOptions(options, limits);
+    this.#reporter = new ErrorReporter(new.target.name, options.onError);
+    this.#queue = new RecordQueue(this.#options.maxQueueSize);
+  }
+
+  export(record: AuditRecord): void {
+    if (!AuditRecord.isInstance(record)) {
+      throw new TypeError("export() takes an AuditRecord; use exportDict() for a plain object");
+    }
+    this.#received++;
+    if (this.#closed) {
+      this.#drop("closed", record);
+      return;
+    }
+    if (this.#pending >= this.#options.maxQueueSize) {
+      if (this.#options.overflow === "drop-oldest" && this.#queue.length > 0) {
+        this.#carried = undefined;
+        this.#drop("overflow", this.#queue.shift()!);
+        this.#pending--;
+      } else {
+        this.#drop("overflow", record);
+        return;
+      }
+    }
+    this.#queue.push(record);
+    this.#pending++;
+    this.#enqueued++;
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#onTimer, this.#options.flushIntervalMs);
+      this.#timer.unref();
+    }
+    if (
+      this.#queue.length >= this.#options.batchSize &&
+      this.#inflight.size < this.#options.concurrency
+    ) {
+      this.#schedulePump();
+    }
+  }
+
+  exportDict(dict: AuditRecordDict): void {
+    this.export(AuditRecord.fromDict(dict));
+  }
+
+  stats(): ExporterStats {
+    return {
+      received: this.#received,
+      delivered: this.#delivered,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      pending: this.#pending,
+      retries: this.#retries,
+    };
+  }
+
+  flush(): Promise<void> {
+    const target = this.#enqueued;
+    const settled = this.#lowestUnsettled() >= target ? Promise.resolve() : this.#waitFor(target);
+    return settled.then(() => this.#flushPlainDownstream());
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = this.flush().then(async () => {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        try {
+          await (this.#plain ?? this.#destination).close?.();
+        } catch (error) {
+          this.#reporter.report(new ExportError("closing the downstream failed", { cause: error }));
+        }
+      });
+    }
+    return this.#closing;
+  }
+
+  /** Counts and reports a record that leaves the pipeline before any attempt. */
+  #drop(reason: ExportFailureReason, record: AuditRecord): void {
+    this.#dropped++;
+    this.#reporter.reportDropSoon(reason, record);
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#forceUntil = Math.max(this.#forceUntil, this.#enqueued);
+    this.#pump();
+  };
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Starts as many batches as `concurrency` allows from what is due. */
+  #pump(): void {
+    const { batchSize, concurrency } = this.#options;
+    while (this.#inflight.size < concurrency && this.#queue.length > 0) {
+      const headSeq = this.#enqueued - this.#queue.length;
+      if (headSeq >= this.#forceUntil && this.#queue.length < batchSize) break;
+      const batch = this.#cutBatch();
+      if (batch.records.length > 0) void this.#deliver(batch);
+    }
+    if (this.#queue.length > 0 && this.#timer === undefined && this.#inflight.size < concurrency) {
+      this.#timer = setTimeout(this.#onTimer, this.#options.flushIntervalMs);
+      this.#timer.unref();
+    }
+    this.#settleWaiters();
+  }
+
+  /** Takes records from the head of the queue until the batch is full by count or bytes. */
+  #cutBatch(): Batch {
+    const { batchSize, maxBatchBytes } = this.#options;
+    const encode = this.#destination.encode?.bind(this.#destination);
+    const overhead = this.#destination.bytesPerRecordOverhead ?? 1;
+    const maxRecordBytes = Math.min(
+      this.#destination.maxRecordBytes ?? Number.POSITIVE_INFINITY,
+      maxBatchBytes,
+    );
+    const batch: Batch = {
+      records: [],
+      encoded: encode ? [] : undefined,
+      firstSeq: this.#enqueued - this.#queue.length,
+    };
+    let bytes = 0;
+    while (batch.records.length < batchSize && this.#queue.length > 0) {
+      const record = this.#queue.peek()!;
+      let encoded: string | undefined;
+      if (encode) {
+        if (this.#carried?.record === record) {
+          encoded = this.#carried.encoded;
+        } else {
+          try {
+            encoded = encode(record);
+          } catch (error) {
+            this.#queue.shift();
+            this.#settle(
+              [record],
+              "failed",
+              new ExportError("the backend could not encode the record", { cause: error }),
+            );
+            continue;
+          }
+        }
+      }
+      const size = Buffer.byteLength(encoded ?? record.toNdjson()) + overhead;
+      if (size > maxRecordBytes) {
+        this.#queue.shift();
+        this.#settle(
+          [record],
+          "dropped",
+          new ExportError(
+            `record of ${size} bytes exceeds the backend's limit of ${maxRecordBytes} bytes`,
+            {
+              reason: "oversize",
+            },
+          ),
+        );
+        continue;
+      }
+      if (batch.records.length > 0 && bytes + size > maxBatchBytes) {
+        if (encoded !== undefined) this.#carried = { record, encoded };
+        break;
+      }
+      this.#queue.shift();
+      batch.records.push(record);
+      batch.encoded?.push(encoded!);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  /** Sends one batch until it is delivered, rejected or out of attempts. */
+  async #deliver(batch: Batch): Promise<void> {
+    this.#inflight.add(batch);
+    try {
+      await this.#attemptAll(batch.records, batch.encoded);
+    } finally {
+      this.#inflight.delete(batch);
+      this.#pump();
+    }
+  }
+
+  async #attemptAll(
+    records: AuditRecord[],
+    encoded: string[] | undefined,
+    resend = false,
+  ): Promise<void> {
+    const { maxAttempts } = this.#options.retry;
+    let attempts = 0;
+    let current = records;
+    let currentEncoded = encoded;
+    for (;;) {
+      if (attempts > 0 || resend) this.#retries++;
+      attempts++;
+      let outcome: void | PartialBatchResult;
+      try {
+        outcome = await this.#attemptOnce(current, currentEncoded);
+      } catch (thrown) {
+        const error = ExportError.isInstance(thrown)
+          ? thrown
+          : new ExportError(
+              `the backend failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+              {
+                cause: thrown,
+              },
+            );
+        if (error.tooLarge) {
+          await this.#split(current, currentEncoded, error);
+          return;
+        }
+        const named = namedSubset(error.records, current);
+        if (named !== undefined) {
+          // The backend named the bad records: fail those, send the rest again.
+          // This made progress, so it does not use up an attempt.
+          this.#settle(
+            current.filter((_, i) => named.has(i)),
+            "failed",
+            error,
+          );
+          currentEncoded = currentEncoded?.filter((_, i) => !named.has(i));
+          current = current.filter((_, i) => !named.has(i));
+          attempts--;
+          resend = true;
+          continue;
+        }
+        if (!error.retryable) {
+          this.#settle(
+            current,
+            "failed",
+            error,
+            error.reason === "retries-exhausted" ? "rejected" : error.reason,
+          );
+          return;
+        }
+        if (attempts >= maxAttempts) {
+          this.#settle(current, "failed", error, "retries-exhausted");
+          return;
+        }
+        await sleep(Math.max(backoffDelay(attempts, this.#options.retry), error.retryAfterMs ?? 0));
+        continue;
+      }
+      this.#settleDelivered(current, outcome);
+      return;
+    }
+  }
+
+  /** One attempt, bounded by `timeoutMs` even if the backend ignores its signal. */
+  #attemptOnce(
+    records: AuditRecord[],
+    encoded: string[] | undefined,
+  ): Promise<void | PartialBatchResult> {
+    const controller = new AbortController();
+    return new Promise<void | PartialBatchResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new ExportError(`attempt timed out after ${this.#options.timeoutMs} ms`, {
+          retryable: true,
+        });
+        controller.abort(error);
+        reject(error);
+      }, this.#options.timeoutMs);
+      timer.unref();
+      let attempt: Promise<void | PartialBatchResult>;
+      try {
+        attempt = this.#destination.exportBatch(
+          records,
+          encoded ? { signal: controller.signal, encoded } : { signal: controller.signal },
+        );
+      } catch (error) {
+        attempt = Promise.reject(error);
+      }
+      attempt.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  /** A 413: deliver each half on its own; a single record the backend refuses as too large is oversize. */
+  async #split(
+    records: AuditRecord[],
+    encoded: string[] | undefined,
+    error: ExportError,
+  ): Promise<void> {
+    if (records.length <= 1) {
+      this.#settle(records, "dropped", error, "oversize");
+      return;
+    }
+    const middle = Math.ceil(records.length / 2);
+    await this.#attemptAll(records.slice(0, middle), encoded?.slice(0, middle), true);
+    await this.#attemptAll(records.slice(middle), encoded?.slice(middle), true);
+  }
+
+  #settleDelivered(records: AuditRecord[], outcome: void | PartialBatchResult): void {
+    if (!outcome || outcome.rejected <= 0) {
+      this.#delivered += records.length;
+      this.#pending -= records.length;
+      return;
+    }
+    const named = namedSubset(outcome.error.records, records);
+    if (named !== undefined) {
+      this.#delivered += records.length - named.size;
+      this.#pending -= records.length - named.size;
+      this.#settle(
+        records.filter((_, i) => named.has(i)),
+        "failed",
+        outcome.error,
+        "rejected",
+      );
+      return;
+    }
+    // The backend rejected some records without naming them: count them
+    // failed, and show the whole batch to onError with the count.
+    const rejected = Math.min(outcome.rejected, records.length);
+    this.#delivered += records.length - rejected;
+    this.#failed += rejected;
+    this.#pending -= records.length;
+    this.#reporter.report(
+      new ExportError(
+        `${rejected} of ${records.length} records were rejected: ${outcome.error.message}`,
+        {
+          reason: "rejected",
+          records,
+          rejectedCount: rejected,
+          ...(outcome.error.status === undefined ? {} : { status: outcome.error.status }),
+          cause: outcome.error,
+        },
+      ),
+    );
+  }
+
+  /** Records leave the pipeline undelivered: count them and report them once. */
+  #settle(
+    records: AuditRecord[],
+    as: "failed" | "dropped",
+    error: ExportError,
+    reason: ExportFailureReason = error.reason,
+  ): void {
+    if (records.length === 0) return;
+    if (as === "failed") this.#failed += records.length;
+    else this.#dropped += records.length;
+    this.#pending -= records.length;
+    this.#reporter.report(error.withRecords(records, reason));
+  }
+
+  #lowestUnsettled(): number {
+    let lowest =
+      this.#queue.length > 0 ? this.#enqueued - this.#queue.length : Number.POSITIVE_INFINITY;
+    for (const batch of this.#inflight) lowest = Math.min(lowest, batch.firstSeq);
+    return lowest;
+  }
+
+  #waitFor(target: number): Promise<void> {
+    this.#forceUntil = Math.max(this.#forceUntil, target);
+    const settled = new Promise<void>((resolve) => this.#waiters.push({ target, resolve }));
+    // A pending flush keeps the process alive; an idle exporter does not.
+    this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+    this.#pump();
+    return settled;
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const lowest = this.#lowestUnsettled();
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (lowest < waiter.target) return true;
+      waiter.resolve();
+      return false;
+    });
+    if (this.#waiters.length === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  async #flushPlainDownstream(): Promise<void> {
+    if (!this.#plain) return;
+    try {
+      await this.#plain.flush();
+    } catch (error) {
+      this.#reporter.report(new ExportError("flushing the downstream failed", { cause: error }));
+    }
+  }
+
+  /** The options in force after defaults and the backend's limits (for subclasses and diagnostics). */
+  protected get deliveryOptions(): ResolvedDeliveryOptions {
+    return this.#options;
+  }
+
+  /** The overflow policy in force. */
+  get overflow(): OverflowPolicy {
+    return this.#options.overflow;
+  }
+}
+
+/** Positions in `batch` of the records `named`, when they are a non-empty strict subset of it. */
+function namedSubset(
+  named: readonly AuditRecord[],
+  batch: readonly AuditRecord[],
+): Set<number> | undefined {
+  if (named.length === 0 || named.length >= batch.length) return undefined;
+  const wanted = new Set(named);
+  const positions = new Set<number>();
+  batch.forEach((record, index) => {
+    if (wanted.has(record)) positions.add(index);
+  });
+  return positions.size > 0 && positions.size < batch.length ? positions : undefined;
+}

@@ -1,0 +1,88 @@
+import type { AuditRecord } from "./audit-record.js";
+import { ExportError, type ExportFailureReason } from "./export-error.js";
+import type { ErrorHandler } from "./exporter.js";
+
+/** Without an `onError`, at most one warning per this many ms (the rest are counted). */
+const WARNING_INTERVAL_MS = 10_000;
+
+/**
+ * Delivers `ExportError`s to the user's `onError`, or as rate-limited process
+ * warnings when there is none. A handler that throws never reaches the
+ * exporter's caller. Drops made inside `export()` are gathered and reported
+ * together in the next microtask, so a flood costs one report per tick.
+ */
+export class ErrorReporter {
+  readonly #onError: ErrorHandler | undefined;
+  readonly #source: string;
+  #lastWarningAt = Number.NEGATIVE_INFINITY;
+  #suppressed = 0;
+  #pendingDrops: Map<ExportFailureReason, AuditRecord[]> | undefined;
+
+  constructor(source: string, onError: ErrorHandler | undefined) {
+    this.#source = source;
+    this.#onError = onError;
+  }
+
+  report(error: ExportError): void {
+    if (this.#onError) {
+      try {
+        this.#onError(error);
+      } catch (handlerError) {
+        this.#warn(
+          `onError threw: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`,
+        );
+      }
+      return;
+    }
+    this.#warn(
+      `${error.records.length || error.rejectedCount || 0} record(s) ${error.reason}: ${error.message}`,
+    );
+  }
+
+  /** Reports `record` as dropped for `reason` in the next microtask, with the others dropped this tick. */
+  reportDropSoon(reason: ExportFailureReason, record: AuditRecord): void {
+    if (this.#pendingDrops === undefined) {
+      this.#pendingDrops = new Map();
+      queueMicrotask(() => this.#reportDrops());
+    }
+    const list = this.#pendingDrops.get(reason);
+    if (list) list.push(record);
+    else this.#pendingDrops.set(reason, [record]);
+  }
+
+  #reportDrops(): void {
+    const drops = this.#pendingDrops;
+    this.#pendingDrops = undefined;
+    if (!drops) return;
+    for (const [reason, records] of drops) {
+      this.report(new ExportError(dropMessage(reason, records.length), { reason, records }));
+    }
+  }
+
+  #warn(message: string): void {
+    const now = Date.now();
+    if (now - this.#lastWarningAt < WARNING_INTERVAL_MS) {
+      this.#suppressed++;
+      return;
+    }
+    const suppressed = this.#suppressed;
+    this.#suppressed = 0;
+    this.#lastWarningAt = now;
+    const tail =
+      suppressed > 0
+        ? ` (${suppressed} similar warning(s) suppressed; pass onError to see each)`
+        : "";
+    process.emitWarning(`[${this.#source}] ${message}${tail}`, { code: "A1_SIEM_EXPORT" });
+  }
+}
+
+function dropMessage(reason: ExportFailureReason, count: number): string {
+  switch (reason) {
+    case "overflow":
+      return `${count} record(s) dropped: the queue is full (maxQueueSize)`;
+    case "closed":
+      return `${count} record(s) dropped: exported after close()`;
+    default:
+      return `${count} record(s) dropped (${reason})`;
+  }
+}

@@ -1,0 +1,123 @@
+import { promisify } from "node:util";
+import { gzip as gzipCallback } from "node:zlib";
+import type { AuditRecord } from "./audit-record.js";
+import { ExportError } from "./export-error.js";
+
+// Shared by the HTTP backends (Splunk, Datadog) without tying core to an HTTP
+// client: these functions see status codes, header values and byte streams only.
+
+const gzipAsync = promisify(gzipCallback);
+
+/** Gzips a request body on libuv's thread pool, off the event loop. */
+export function gzipBody(body: string | Uint8Array): Promise<Buffer> {
+  return gzipAsync(body);
+}
+
+/** The longest Retry-After the engine honours; a larger value is taken as this. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/**
+ * Parses an HTTP `Retry-After` value (delay in seconds, or an HTTP date) into
+ * milliseconds from `now`; undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | readonly string[] | undefined,
+  now = Date.now(),
+): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (typeof text !== "string" || text.trim() === "") return undefined;
+  const trimmed = text.trim();
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    ms = Number(trimmed) * 1000;
+  } else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - now;
+  }
+  return Math.min(Math.max(0, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Whether a generic HTTP backend should retry this status: 408, 429 and 5xx
+ * except 501 (not implemented) and 505 (version not supported), which will
+ * not change on their own. Backends with their own rules (OTLP) apply those.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return (
+    status === 408 ||
+    status === 429 ||
+    (status >= 500 && status <= 599 && status !== 501 && status !== 505)
+  );
+}
+
+/**
+ * An `ExportError` for a failure before any answer arrived: connection
+ * refused or reset, DNS, TLS, or the attempt's timeout. Retryable, except
+ * TLS certificate errors, which no retry will fix.
+ */
+export function networkExportError(cause: unknown, signal?: AbortSignal): ExportError {
+  const code = errorCode(cause);
+  if (signal?.aborted) {
+    return new ExportError("request timed out or was aborted before the backend answered", {
+      retryable: true,
+      cause,
+    });
+  }
+  const tls =
+    code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME/i.test(code);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new ExportError(
+    tls
+      ? `TLS error (${code}): ${message}; check tls.ca or the server's certificate`
+      : `network error${code ? ` (${code})` : ""}: ${message}`,
+    { retryable: !tls, cause },
+  );
+}
+
+function errorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Reads at most `limit` bytes of a response body as text (the rest is discarded). */
+export async function readTextUpTo(
+  body: AsyncIterable<Uint8Array>,
+  limit = 64 * 1024,
+): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < limit) {
+      chunks.push(size + chunk.byteLength > limit ? chunk.subarray(0, limit - size) : chunk);
+    }
+    size += chunk.byteLength;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Replaces every occurrence of each secret in `text` by `[REDACTED]`. */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret && secret.length >= 4) result = result.split(secret).join("[REDACTED]");
+  }
+  return result;
+}
+
+/** The records of a batch whose positions are in `indexes`, in batch order. */
+export function pickRecords(
+  records: readonly AuditRecord[],
+  indexes: Iterable<number>,
+): AuditRecord[] {
+  const picked: AuditRecord[] = [];
+  for (const index of indexes) {
+    const record = records[index];
+    if (record !== undefined) picked.push(record);
+  }
+  return picked;
+}
