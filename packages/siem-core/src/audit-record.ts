@@ -1,5 +1,5 @@
 import { AuditRecordError } from "./audit-record-error.js";
-import { freezeJsonObject, type JsonObject } from "./json-value.js";
+import { freezeJsonObject, type JsonObject, setOwn } from "./json-value.js";
 
 /** A JSON object: the type of `extra` and of the wire form. */
 export type { JsonObject, JsonValue } from "./json-value.js";
@@ -179,7 +179,7 @@ export class AuditRecord {
     for (const key of Object.keys(dict)) {
       if (CORE_WIRE_KEYS.has(key)) continue;
       extra ??= {};
-      extra[key] = dict[key];
+      setOwn(extra, key, dict[key]);
     }
     fields.extra = extra;
     return new AuditRecord(fields as unknown as AuditRecordFields);
@@ -213,7 +213,7 @@ export class AuditRecord {
       const value = this[prop];
       if (value !== undefined) dict[wire] = value;
     }
-    for (const key of Object.keys(this.extra)) dict[key] = this.extra[key];
+    for (const key of Object.keys(this.extra)) setOwn(dict, key, this.extra[key]);
     return dict;
   }
 

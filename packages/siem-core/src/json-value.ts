@@ -45,11 +45,10 @@ function copyValue(value: unknown, path: string, seen: Set<object>, depth: numbe
       } else if (isPlainObject(value)) {
         const object: JsonObject = {};
         for (const key of Object.keys(value)) {
-          object[key] = copyValue(
-            (value as Record<string, unknown>)[key],
-            `${path}.${key}`,
-            seen,
-            depth + 1,
+          setOwn(
+            object,
+            key,
+            copyValue((value as Record<string, unknown>)[key], `${path}.${key}`, seen, depth + 1),
           );
         }
         copy = object;
@@ -64,6 +63,24 @@ function copyValue(value: unknown, path: string, seen: Set<object>, depth: numbe
     }
     default:
       throw new AuditRecordError(path, `must be JSON, got a ${typeof value}`);
+  }
+}
+
+/**
+ * `object[key] = value` that also works for the key `"__proto__"`: JSON.parse
+ * makes it an ordinary own property, but assignment would set the object's
+ * prototype instead (losing the value, or grafting an object's keys in).
+ */
+export function setOwn(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    object[key] = value;
   }
 }
 
