@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import { AuditRecord, type AuditRecordFields } from "../../src/index.js";
 
 let counter = 0;
@@ -32,4 +33,17 @@ export function isArrayIndex(key: string): boolean {
 export function jsKeyOrder(keys: readonly string[]): string[] {
   const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
   return [...indices, ...keys.filter((key) => !isArrayIndex(key))];
+}
+
+/**
+ * Asserts two records are equal field for field, `extra` included, with the
+ * same key order at every depth. (Not toStrictEqual: an extra key named
+ * "constructor" makes it compare the values of that key as types.)
+ */
+export function expectSameRecord(actual: AuditRecord, expected: AuditRecord): void {
+  expect(AuditRecord.isInstance(actual)).toBe(true);
+  expect(actual).toEqual(expected);
+  expect(Object.keys(actual)).toEqual(Object.keys(expected));
+  expect(JSON.stringify(actual.extra)).toBe(JSON.stringify(expected.extra));
+  expect(JSON.stringify(actual.toDict())).toBe(JSON.stringify(expected.toDict()));
 }
