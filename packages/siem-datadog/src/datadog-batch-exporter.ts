@@ -1,0 +1,146 @@
+import {
+  type AuditRecord,
+  type BatchExporter,
+  type ExportBatchOptions,
+  gzipBody,
+  networkExportError,
+  readTextUpTo,
+  type TlsOptions,
+} from "@a1/siem-core";
+import { Agent, type Dispatcher } from "undici";
+import { type AnswerContext, answerError } from "./datadog-answer.js";
+import { type DatadogEntryEncoder, withoutDate } from "./datadog-entry.js";
+import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
+import type { ResolvedTransport } from "./resolve-datadog-options.js";
+
+/** Most bytes of an error answer read for the message. */
+const ERROR_BODY_LIMIT = 4096;
+
+/**
+ * One attempt to deliver one batch to the logs intake: the entries as a JSON
+ * array, gzipped by default, POSTed with undici. It classifies the answer
+ * (see `answerError`) and never retries by itself: the engine does.
+ *
+ * The API key lives in a private field and only ever travels in the
+ * `DD-API-KEY` header.
+ */
+export class DatadogBatchExporter implements BatchExporter {
+  /** The comma between entries (the brackets are within the 1-byte headroom of the limit). */
+  readonly bytesPerRecordOverhead = 1;
+  /** An entry of `MAX_ENTRY_BYTES` plus its comma. */
+  readonly maxRecordBytes = MAX_ENTRY_BYTES + 1;
+
+  readonly #encoder: DatadogEntryEncoder;
+  readonly #transport: ResolvedTransport;
+  readonly #headers: Record<string, string>;
+  readonly #context: AnswerContext;
+  #dispatcher: Dispatcher | undefined;
+  #stampedAtSend = 0;
+
+  constructor(encoder: DatadogEntryEncoder, transport: ResolvedTransport, apiKey: string) {
+    this.#encoder = encoder;
+    this.#transport = transport;
+    this.#headers = {
+      "dd-api-key": apiKey,
+      "content-type": "application/json",
+      "user-agent": transport.userAgent,
+      ...(transport.compression === "gzip" ? { "content-encoding": "gzip" } : {}),
+    };
+    this.#context = { target: transport.target, secrets: [apiKey] };
+    this.#dispatcher = transport.dispatcher;
+  }
+
+  /** Records delivered without their date attribute because their time was outside Datadog's window. */
+  get stampedAtSend(): number {
+    return this.#stampedAtSend;
+  }
+
+  encode(record: AuditRecord): string {
+    return this.#encoder.encode(record);
+  }
+
+  async exportBatch(records: readonly AuditRecord[], options: ExportBatchOptions): Promise<void> {
+    const { signal } = options;
+    const entries = options.encoded ?? records.map((record) => this.#encoder.encode(record));
+    // The date window is checked at each attempt, not when the batch was
+    // cut: a batch retried through a long outage can age past it.
+    const { json, stamped } = buildBody(records, entries, Date.now());
+    const body = this.#transport.compression === "gzip" ? await gzipBody(json) : json;
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.#getDispatcher().request({
+        origin: this.#transport.origin,
+        path: this.#transport.path,
+        method: "POST",
+        headers: this.#headers,
+        body,
+        signal,
+      });
+    } catch (error) {
+      throw networkExportError(error, signal);
+    }
+    const { statusCode } = response;
+    if (statusCode >= 200 && statusCode < 300) {
+      // Accepted: the answer's body says nothing more.
+      await response.body.dump().catch(() => {});
+      this.#stampedAtSend += stamped;
+      return;
+    }
+    const text = await readTextUpTo(response.body, ERROR_BODY_LIMIT).catch(() => "");
+    throw answerError(statusCode, response.headers, text, this.#context);
+  }
+
+  async close(): Promise<void> {
+    // A dispatcher the user passed is theirs to close.
+    if (this.#transport.dispatcher === undefined && this.#dispatcher !== undefined) {
+      const dispatcher = this.#dispatcher;
+      this.#dispatcher = undefined;
+      await dispatcher.close();
+    }
+  }
+
+  /** Created at the first request, so that a constructor that throws leaves nothing open. */
+  #getDispatcher(): Dispatcher {
+    this.#dispatcher ??= new Agent(
+      this.#transport.tls === undefined ? {} : { connect: tlsConnectOptions(this.#transport.tls) },
+    );
+    return this.#dispatcher;
+  }
+}
+
+/** undici's connect options from core's `TlsOptions`; verification stays on unless turned off. */
+function tlsConnectOptions(tls: TlsOptions): Agent.Options["connect"] {
+  const { ca, cert, key, rejectUnauthorized } = tls;
+  return {
+    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    rejectUnauthorized: rejectUnauthorized ?? true,
+  };
+}
+
+/**
+ * The request body, `[e1,e2,…]`. An entry whose record's time is outside
+ * Datadog's window at `now` goes without its date attribute, so that Datadog
+ * stamps it on receipt (its own time stays in `timestamp_unix` and
+ * `timestamp_iso`).
+ */
+export function buildBody(
+  records: readonly AuditRecord[],
+  entries: readonly string[],
+  now: number,
+): { json: string; stamped: number } {
+  // Record times are whole seconds: compare in seconds.
+  const oldest = (now - STAMP_PAST_LIMIT_MS) / 1000;
+  const newest = (now + STAMP_FUTURE_LIMIT_MS) / 1000;
+  let stamped = 0;
+  let sent: readonly string[] = entries;
+  for (let i = 0; i < records.length; i++) {
+    const time = records[i]!.timestampUnix;
+    if (time >= oldest && time <= newest) continue;
+    if (stamped === 0) sent = entries.slice();
+    (sent as string[])[i] = withoutDate(entries[i]!);
+    stamped++;
+  }
+  return { json: `[${sent.join(",")}]`, stamped };
+}
