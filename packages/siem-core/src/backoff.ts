@@ -1,3 +1,6 @@
+/** The longest Retry-After the engine honours; a larger value is taken as this. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
 /**
  * Exponential backoff with full jitter: a uniformly random delay between 0
  * and `min(maxDelayMs, initialDelayMs * 2^(attempt-1))`. Full jitter spreads

@@ -1,5 +1,5 @@
 import { AuditRecord, type AuditRecordDict } from "./audit-record.js";
-import { backoffDelay, sleep } from "./backoff.js";
+import { backoffDelay, MAX_RETRY_AFTER_MS, sleep } from "./backoff.js";
 import type { BackendLimits, DeliveryOptions, OverflowPolicy } from "./delivery-options.js";
 import { ErrorReporter } from "./error-reporter.js";
 import { ExportError, type ExportFailureReason } from "./export-error.js";
@@ -220,11 +220,15 @@ export class BufferedExporter implements AuditExporter {
         } else {
           try {
             encoded = encode(record);
+            // A backend bug here would otherwise throw from a timer callback
+            // (Buffer.byteLength below) and take the process down.
+            if (typeof encoded !== "string") {
+              throw new TypeError(`encode() returned ${typeof encoded}, not a string`);
+            }
           } catch (error) {
             this.#queue.shift();
             this.#settle(
               [record],
-              "failed",
               new ExportError("the backend could not encode the record", { cause: error }),
             );
             continue;
@@ -236,7 +240,6 @@ export class BufferedExporter implements AuditExporter {
         this.#queue.shift();
         this.#settle(
           [record],
-          "dropped",
           new ExportError(
             `record of ${size} bytes exceeds the backend's limit of ${maxRecordBytes} bytes`,
             {
@@ -303,8 +306,9 @@ export class BufferedExporter implements AuditExporter {
           // This made progress, so it does not use up an attempt.
           this.#settle(
             current.filter((_, i) => named.has(i)),
-            "failed",
             error,
+            // The backend refused these records; no retry was spent on them.
+            error.reason === "retries-exhausted" ? "rejected" : error.reason,
           );
           currentEncoded = currentEncoded?.filter((_, i) => !named.has(i));
           current = current.filter((_, i) => !named.has(i));
@@ -315,17 +319,16 @@ export class BufferedExporter implements AuditExporter {
         if (!error.retryable) {
           this.#settle(
             current,
-            "failed",
             error,
             error.reason === "retries-exhausted" ? "rejected" : error.reason,
           );
           return;
         }
         if (attempts >= maxAttempts) {
-          this.#settle(current, "failed", error, "retries-exhausted");
+          this.#settle(current, error, "retries-exhausted");
           return;
         }
-        await sleep(Math.max(backoffDelay(attempts, this.#options.retry), error.retryAfterMs ?? 0));
+        await sleep(Math.max(backoffDelay(attempts, this.#options.retry), retryAfter(error)));
         continue;
       }
       this.#settleDelivered(current, outcome);
@@ -350,9 +353,12 @@ export class BufferedExporter implements AuditExporter {
       timer.unref();
       let attempt: Promise<void | PartialBatchResult>;
       try {
-        attempt = this.#destination.exportBatch(
-          records,
-          encoded ? { signal: controller.signal, encoded } : { signal: controller.signal },
+        // Promise.resolve: a backend written in plain JS may return nothing.
+        attempt = Promise.resolve(
+          this.#destination.exportBatch(
+            records,
+            encoded ? { signal: controller.signal, encoded } : { signal: controller.signal },
+          ),
         );
       } catch (error) {
         attempt = Promise.reject(error);
@@ -368,7 +374,7 @@ export class BufferedExporter implements AuditExporter {
     error: ExportError,
   ): Promise<void> {
     if (records.length <= 1) {
-      this.#settle(records, "dropped", error, "oversize");
+      this.#settle(records, error, "oversize");
       return;
     }
     const middle = Math.ceil(records.length / 2);
@@ -377,53 +383,63 @@ export class BufferedExporter implements AuditExporter {
   }
 
   #settleDelivered(records: AuditRecord[], outcome: void | PartialBatchResult): void {
-    if (!outcome || outcome.rejected <= 0) {
+    // Anything but a PartialBatchResult with rejected > 0 is a full delivery: a
+    // backend may resolve with whatever its HTTP client returned (a Response).
+    const partial =
+      typeof outcome === "object" && outcome !== null && typeof outcome.rejected === "number"
+        ? outcome
+        : undefined;
+    if (partial === undefined || !(partial.rejected > 0)) {
       this.#delivered += records.length;
       this.#pending -= records.length;
       return;
     }
-    const named = namedSubset(outcome.error.records, records);
+    const error = ExportError.isInstance(partial.error)
+      ? partial.error
+      : new ExportError(`the backend rejected ${partial.rejected} record(s)`, {
+          cause: partial.error,
+        });
+    const named = namedSubset(error.records, records);
     if (named !== undefined) {
       this.#delivered += records.length - named.size;
       this.#pending -= records.length - named.size;
       this.#settle(
         records.filter((_, i) => named.has(i)),
-        "failed",
-        outcome.error,
+        error,
         "rejected",
       );
       return;
     }
     // The backend rejected some records without naming them: count them
     // failed, and show the whole batch to onError with the count.
-    const rejected = Math.min(outcome.rejected, records.length);
+    const rejected = Math.min(Math.ceil(partial.rejected), records.length);
     this.#delivered += records.length - rejected;
     this.#failed += rejected;
     this.#pending -= records.length;
     this.#reporter.report(
-      new ExportError(
-        `${rejected} of ${records.length} records were rejected: ${outcome.error.message}`,
-        {
-          reason: "rejected",
-          records,
-          rejectedCount: rejected,
-          ...(outcome.error.status === undefined ? {} : { status: outcome.error.status }),
-          cause: outcome.error,
-        },
-      ),
+      new ExportError(`${rejected} of ${records.length} records were rejected: ${error.message}`, {
+        reason: "rejected",
+        records,
+        rejectedCount: rejected,
+        ...(error.status === undefined ? {} : { status: error.status }),
+        cause: error,
+      }),
     );
   }
 
-  /** Records leave the pipeline undelivered: count them and report them once. */
+  /**
+   * Records leave the pipeline undelivered: count them and report them once.
+   * The reason decides the counter, so that `stats()` and `onError` agree:
+   * overflow, closed and oversize are drops, the rest failures.
+   */
   #settle(
     records: AuditRecord[],
-    as: "failed" | "dropped",
     error: ExportError,
     reason: ExportFailureReason = error.reason,
   ): void {
     if (records.length === 0) return;
-    if (as === "failed") this.#failed += records.length;
-    else this.#dropped += records.length;
+    if (DROP_REASONS.has(reason)) this.#dropped += records.length;
+    else this.#failed += records.length;
     this.#pending -= records.length;
     this.#reporter.report(error.withRecords(records, reason));
   }
@@ -459,7 +475,8 @@ export class BufferedExporter implements AuditExporter {
   }
 
   async #flushPlainDownstream(): Promise<void> {
-    if (!this.#plain) return;
+    // A downstream of the reference's shape may have export() only.
+    if (typeof this.#plain?.flush !== "function") return;
     try {
       await this.#plain.flush();
     } catch (error) {
@@ -476,6 +493,14 @@ export class BufferedExporter implements AuditExporter {
   get overflow(): OverflowPolicy {
     return this.#options.overflow;
   }
+}
+
+const DROP_REASONS: ReadonlySet<ExportFailureReason> = new Set(["overflow", "closed", "oversize"]);
+
+/** How long the backend asked to wait, within what a timer can do and the engine honours. */
+function retryAfter(error: ExportError): number {
+  const asked = error.retryAfterMs;
+  return typeof asked === "number" && asked > 0 ? Math.min(asked, MAX_RETRY_AFTER_MS) : 0;
 }
 
 /** Positions in `batch` of the records `named`, when they are a non-empty strict subset of it. */

@@ -1,6 +1,7 @@
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import type { AuditRecord } from "./audit-record.js";
+import { MAX_RETRY_AFTER_MS } from "./backoff.js";
 import { ExportError } from "./export-error.js";
 
 // Shared by the HTTP backends (Splunk, Datadog) without tying core to an HTTP
@@ -13,8 +14,8 @@ export function gzipBody(body: string | Uint8Array): Promise<Buffer> {
   return gzipAsync(body);
 }
 
-/** The longest Retry-After the engine honours; a larger value is taken as this. */
-export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/** The longest Retry-After the engine honours (also applied by `parseRetryAfter`). */
+export { MAX_RETRY_AFTER_MS };
 
 /**
  * Parses an HTTP `Retry-After` value (delay in seconds, or an HTTP date) into
