@@ -1,0 +1,3 @@
+export type { SplunkHealth, SplunkHealthProblem } from "./health-check.js";
+export { SplunkHecExporter, type SplunkHecStats } from "./splunk-hec-exporter.js";
+export type { SplunkAckOptions, SplunkHecExporterOptions } from "./splunk-hec-options.js";
