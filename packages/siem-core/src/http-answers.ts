@@ -32,7 +32,9 @@ export function parseRetryAfter(
   if (/^\d+(\.\d+)?$/.test(trimmed)) {
     ms = Number(trimmed) * 1000;
   } else {
-    const at = Date.parse(trimmed);
+    // Every HTTP-date form names a day or month; V8's Date.parse alone also
+    // takes strings like "-5" (as a date in 2001).
+    const at = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
     if (Number.isNaN(at)) return undefined;
     ms = at - now;
   }
