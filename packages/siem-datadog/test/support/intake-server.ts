@@ -21,6 +21,8 @@ export interface IntakeServerOptions {
   readonly maxEntryBytes?: number;
   /** Keep every request and entry in memory (tests) or only count them (benchmarks). @default true */
   readonly keepEntries?: boolean;
+  /** Decides a fault for the n-th request (0-based) after any scripted ones; undefined to process it. */
+  readonly faults?: (request: number) => Fault | undefined;
   /** Serve HTTPS with this key and certificate. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
 }
@@ -139,7 +141,7 @@ export async function startIntakeServer(options: IntakeServerOptions = {}): Prom
       response.end(JSON.stringify(body));
     };
 
-    const fault = scripted.shift() ?? outage;
+    const fault = scripted.shift() ?? outage ?? options.faults?.(counts.requests - 1);
     if (fault !== undefined) {
       if ("hang" in fault) {
         record(0);
