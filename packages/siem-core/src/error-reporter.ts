@@ -26,16 +26,26 @@ export class ErrorReporter {
   report(error: ExportError): void {
     if (this.#onError) {
       try {
-        this.#onError(error);
+        const result: unknown = this.#onError(error);
+        // An async handler that rejects would otherwise be an unhandled rejection.
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+          (result as PromiseLike<unknown>).then(undefined, (handlerError: unknown) =>
+            this.#handlerFailed(handlerError),
+          );
+        }
       } catch (handlerError) {
-        this.#warn(
-          `onError threw: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`,
-        );
+        this.#handlerFailed(handlerError);
       }
       return;
     }
     this.#warn(
       `${error.records.length || error.rejectedCount || 0} record(s) ${error.reason}: ${error.message}`,
+    );
+  }
+
+  #handlerFailed(handlerError: unknown): void {
+    this.#warn(
+      `onError threw: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`,
     );
   }
 

@@ -717,6 +717,35 @@ describe("BufferedExporter over a BatchExporter", () => {
       }
     });
 
+    it("an async onError that rejects is not an unhandled rejection; it becomes a warning", async () => {
+      const unhandled: unknown[] = [];
+      const warnings: Error[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on("unhandledRejection", onUnhandled);
+      process.on("warning", onWarning);
+      try {
+        const backend = new ScriptedBackend([], () => {
+          throw new ExportError("down", { retryable: false });
+        });
+        const exporter = new BufferedExporter(backend, {
+          flushIntervalMs: 60_000,
+          onError: async () => {
+            throw new Error("async handler bug");
+          },
+        });
+        exporter.export(makeRecord());
+        await exporter.close();
+        await sleep(5);
+        expect(unhandled).toEqual([]);
+        const ours = warnings.filter((w) => (w as { code?: string }).code === "A1_SIEM_EXPORT");
+        expect(ours.map((w) => w.message).join()).toContain("onError threw: async handler bug");
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+        process.off("warning", onWarning);
+      }
+    });
+
     it("without onError, failures become rate-limited process warnings naming the exporter", async () => {
       const warnings: Error[] = [];
       const onWarning = (warning: Error) => warnings.push(warning);
