@@ -12,6 +12,7 @@ describe.each(["http/protobuf", "http/json"] as const)("answers over %s", (proto
     server = await OtlpTestServer.start();
   });
   afterEach(() => {
+    server.clearPlan();
     server.answerAlways({});
   });
   afterAll(() => server.close());
@@ -159,7 +160,7 @@ describe.each(["http/protobuf", "http/json"] as const)("answers over %s", (proto
   test("an answer that never comes times out and is retried", async () => {
     const start = server.requests.length;
     server.plan({ hang: true });
-    const { exporter, errors } = exporterFor(server, { protocol, timeoutMs: 200 });
+    const { exporter, errors } = exporterFor(server, { protocol, timeoutMs: 500 });
     for (const record of manyRecords(2)) exporter.export(record);
     await exporter.close();
     expect(errors).toEqual([]);

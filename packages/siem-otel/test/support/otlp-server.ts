@@ -104,6 +104,11 @@ export class OtlpTestServer {
     this.#planned.push(...answers);
   }
 
+  /** Forgets the planned answers not used yet. */
+  clearPlan(): void {
+    this.#planned.length = 0;
+  }
+
   /** The answer once the planned ones are used up (default: 200). */
   answerAlways(answer: PlannedAnswer): void {
     this.#fallback = answer;
