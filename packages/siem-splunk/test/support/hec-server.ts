@@ -183,7 +183,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Channel {
   nextAckId: number;
-  readonly pending: Map<number, { readyAt: number }>;
+  readonly pending: Map<number, { readyAt: number; readonly lost: boolean }>;
 }
 
 /** Counters over the server's life (also served at GET /__test__/stats). */
@@ -271,6 +271,16 @@ export class HecTestServer {
       eventsInUnanswered: this.#eventsInUnanswered,
       ackPolls: this.#ackPolls,
     };
+  }
+
+  /** Makes every pending acknowledgement (of batches not lost) read true from now on. */
+  releaseAcks(): void {
+    const now = performance.now();
+    for (const channel of this.#channels.values()) {
+      for (const pending of channel.pending.values()) {
+        if (!pending.lost) pending.readyAt = now;
+      }
+    }
   }
 
   /** Stops listening and drops every connection: the exporter sees "connection refused". */
@@ -519,6 +529,7 @@ export class HecTestServer {
       lost = plan.lost === true;
       channel.pending.set(ackId, {
         readyAt: lost ? Number.POSITIVE_INFINITY : performance.now() + plan.delayMs,
+        lost,
       });
     }
     if (!lost) this.#index(received, events);
