@@ -1,50 +1,18 @@
-import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compiledCoreUrl } from "./helpers/compiled-core.js";
 
 // An idle exporter must never keep a process alive, but a pending flush() or
 // close() must (a script ending in `await exporter.close()` must not exit
 // halfway through a backoff). Only a real process can show this: each test
 // runs a small ES module in a child `node` and looks at its output and exit.
-//
-// The child imports core compiled from the current src into a temporary
-// directory, so the test never runs against a stale dist/.
+// The child imports core compiled from the current src (never a stale dist/).
 
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
-let outDir: string;
 let coreUrl: string;
 
 beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), "a1-siem-core-lifetime-"));
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  await promisify(execFile)(
-    process.execPath,
-    [
-      tsc,
-      "-p",
-      join(packageDir, "tsconfig.build.json"),
-      "--outDir",
-      outDir,
-      "--declaration",
-      "false",
-      "--declarationMap",
-      "false",
-      "--sourceMap",
-      "false",
-    ],
-    { cwd: packageDir },
-  );
-  coreUrl = pathToFileURL(join(outDir, "index.js")).href;
+  coreUrl = await compiledCoreUrl();
 }, 60_000);
-
-afterAll(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
-});
 
 interface ChildResult {
   code: number | null;
