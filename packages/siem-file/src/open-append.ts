@@ -65,7 +65,7 @@ export function openAppend(path: string, mode: number, syncDirectory: boolean): 
       size: stat.size,
       dev: stat.dev,
       ino: stat.ino,
-      endsMidLine: stat.isFile() && stat.size > 0 && !endsWithNewline(path, stat),
+      endsMidLine: stat.isFile() && stat.size > 0 && endsWithPartLine(path, stat),
     };
   } catch (error) {
     closeSync(fd);
@@ -73,24 +73,51 @@ export function openAppend(path: string, mode: number, syncDirectory: boolean): 
   }
 }
 
+/** How long the file must stay the same size before a missing final newline is believed. */
+const QUIET_MS = 20;
+const QUIET_CHECKS = 2;
+const MAX_LOOKS = 10;
+
 /**
- * Whether `path`, the file described by `stat`, ends with a newline. Read
- * through a descriptor of its own because the append descriptor is write
- * only; a file this process may not read is taken to end well.
+ * Whether `path`, the file described by `stat`, ends with part of a line.
+ *
+ * A file other processes are appending to can look that way for a moment:
+ * its size grows page by page during a write, and `stat` does not wait for
+ * the write to finish. So a missing newline is only believed when the file
+ * then stays the same size for a while (a line torn by a crash); while the
+ * file keeps growing, somebody is writing it and nothing needs repairing.
+ * Read through a descriptor of its own because the append descriptor is
+ * write only; a file this process may not read is taken to end well.
  */
-function endsWithNewline(path: string, stat: { size: number; dev: number; ino: number }): boolean {
+function endsWithPartLine(path: string, stat: { size: number; dev: number; ino: number }): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, O_RDONLY);
     const again = fstatSync(fd);
-    if (again.dev !== stat.dev || again.ino !== stat.ino) return true;
+    if (again.dev !== stat.dev || again.ino !== stat.ino) return false;
     const last = Buffer.alloc(1);
-    return readSync(fd, last, 0, 1, stat.size - 1) === 1 ? last[0] === NEWLINE : true;
+    let size = again.size;
+    let quiet = 0;
+    for (let look = 0; look < MAX_LOOKS; look++) {
+      if (size === 0) return false;
+      if (readSync(fd, last, 0, 1, size - 1) !== 1 || last[0] === NEWLINE) return false;
+      sleep(QUIET_MS);
+      const now = fstatSync(fd).size;
+      quiet = now === size ? quiet + 1 : 0;
+      if (quiet >= QUIET_CHECKS) return true;
+      size = now;
+    }
+    return false;
   } catch {
-    return true;
+    return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Blocks the thread for `ms` (only while opening a file that seems to end mid-line). */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
