@@ -23,13 +23,21 @@ export interface AuditRecordFields {
   chainDepth: number;
   /** Hex digest of the intent that was authorized. */
   intentHex: string;
+  /** Namespace of the passport the chain was issued under. `null` (Rust's `None`) means absent. */
   passportNamespace?: string | null;
+  /** Fingerprint of the delegation chain. `null` means absent. */
   chainFingerprint?: string | null;
+  /** Why the authorization was refused or failed. `null` means absent. */
   errorMessage?: string | null;
+  /** Name of the policy that decided. `null` means absent. */
   policyName?: string | null;
+  /** Hex mask of the capabilities exercised. `null` means absent. */
   capabilityMaskHex?: string | null;
+  /** The caller's request id, for correlation. `null` means absent. */
   requestId?: string | null;
+  /** The caller's User-Agent. `null` means absent. */
   userAgent?: string | null;
+  /** The caller's IP address. `null` means absent. */
   sourceIp?: string | null;
   /** More top-level wire fields. They can never override a core key. */
   extra?: JsonObject | null;

@@ -88,6 +88,13 @@ export class BufferedExporter implements AuditExporter {
     this.#queue = new RecordQueue(this.#options.maxQueueSize);
   }
 
+  /**
+   * Queues `record` for delivery: no I/O, no serialisation. A record that
+   * cannot be queued (full queue, closed exporter) is counted as dropped and
+   * reported through `onError`; nothing is thrown for delivery problems.
+   *
+   * @throws TypeError when `record` is not an `AuditRecord` (a programming error).
+   */
   export(record: AuditRecord): void {
     if (!AuditRecord.isInstance(record)) {
       throw new TypeError("export() takes an AuditRecord; use exportDict() for a plain object");
@@ -122,10 +129,16 @@ export class BufferedExporter implements AuditExporter {
     }
   }
 
+  /**
+   * `AuditRecord.fromDict(dict)` then `export()`.
+   *
+   * @throws AuditRecordError when `dict` is malformed; nothing is counted or queued then.
+   */
   exportDict(dict: AuditRecordDict): void {
     this.export(AuditRecord.fromDict(dict));
   }
 
+  /** A snapshot of the counters: `received === delivered + failed + dropped + pending`. */
   stats(): ExporterStats {
     return {
       received: this.#received,
@@ -137,12 +150,22 @@ export class BufferedExporter implements AuditExporter {
     };
   }
 
+  /**
+   * Resolves once every record accepted before the call is delivered or
+   * reported through `onError` (later records are not waited for). Keeps the
+   * process alive while pending. Never rejects.
+   */
   flush(): Promise<void> {
     const target = this.#enqueued;
     const settled = this.#lowestUnsettled() >= target ? Promise.resolve() : this.#waitFor(target);
     return settled.then(() => this.#flushPlainDownstream());
   }
 
+  /**
+   * Stops accepting records (later ones are dropped as `"closed"`), flushes,
+   * then closes the downstream once. Returns the same promise on every call;
+   * never rejects. After it resolves, `stats().pending === 0`.
+   */
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#closed = true;

@@ -39,6 +39,7 @@ export class CompositeExporter implements AuditExporter {
     this.#reporter = new ErrorReporter("CompositeExporter", options.onError);
   }
 
+  /** Passes `record` to every child; a child that throws is reported, never rethrown. */
   export(record: AuditRecord): void {
     if (!AuditRecord.isInstance(record)) {
       throw new TypeError("export() takes an AuditRecord; use exportDict() for a plain object");
@@ -60,18 +61,22 @@ export class CompositeExporter implements AuditExporter {
     }
   }
 
+  /** Parses `dict` once (AuditRecordError if malformed) and sends the record to every child. */
   exportDict(dict: AuditRecordDict): void {
     this.export(AuditRecord.fromDict(dict));
   }
 
+  /** Flushes every child and waits for all of them; never rejects. */
   async flush(): Promise<void> {
     await this.#each((child) => child.flush());
   }
 
+  /** Closes every child and waits for all of them; never rejects. */
   async close(): Promise<void> {
     await this.#each((child) => child.close());
   }
 
+  /** Totals over the children (a record sent to two children counts twice) and each child's stats. */
   stats(): CompositeExporterStats {
     const children = this.#children.map((child) => child.stats());
     const total = { received: 0, delivered: 0, failed: 0, dropped: 0, pending: 0, retries: 0 };

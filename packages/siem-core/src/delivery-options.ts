@@ -50,11 +50,14 @@ export interface TlsOptions {
 export interface NetworkExporterOptions extends DeliveryOptions {
   /** Compress request bodies. The default is each backend's (gzip where the vendor recommends it). */
   readonly compression?: "gzip" | "none";
+  /** TLS settings for an `https:` endpoint; certificate verification is on by default. */
   readonly tls?: TlsOptions;
 }
 
 /** The limits a backend imposes; the engine clamps the user's options to them. */
 export interface BackendLimits {
+  /** Most records the backend accepts in one request; `batchSize` is clamped to it. */
   readonly maxBatchSize?: number;
+  /** Most bytes of one request body the backend accepts; `maxBatchBytes` is clamped to it. */
   readonly maxBatchBytes?: number;
 }

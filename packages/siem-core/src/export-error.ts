@@ -13,8 +13,11 @@ export type ExportFailureReason =
   /** Every allowed attempt failed with a retryable error. */
   | "retries-exhausted";
 
+/** What `new ExportError(message, options)` takes. */
 export interface ExportErrorOptions {
+  /** Why the records left the pipeline. Default: `"retries-exhausted"` when `retryable`, else `"rejected"`. */
   reason?: ExportFailureReason;
+  /** The records the error is about; a strict subset of a batch fails just those. */
   records?: readonly AuditRecord[];
   /** True when another attempt may succeed (network error, timeout, 429, 5xx, busy). */
   retryable?: boolean;
@@ -26,6 +29,7 @@ export interface ExportErrorOptions {
   tooLarge?: boolean;
   /** Another count of records the backend rejected without naming them (e.g. OTLP partial success). */
   rejectedCount?: number;
+  /** The underlying error (kept as the standard `Error.cause`). */
   cause?: unknown;
 }
 
@@ -40,13 +44,19 @@ const MARKER = Symbol.for("@a1/siem-core/ExportError");
  * the backend's own answer, never from request headers.
  */
 export class ExportError extends Error {
+  /** Why the records left the pipeline (see `ExportFailureReason`). */
   readonly reason: ExportFailureReason;
   /** The records this error is about; for `onError`, the records that failed or were dropped. */
   readonly records: readonly AuditRecord[];
+  /** True when another attempt may succeed (network error, timeout, 408, 429, 5xx, busy). */
   readonly retryable: boolean;
+  /** How long the backend asked the client to wait before the next attempt, in ms. */
   readonly retryAfterMs: number | undefined;
+  /** HTTP status of the backend's answer, where there was one. */
   readonly status: number | undefined;
+  /** The backend said the request was too large (413): the engine splits the batch. */
   readonly tooLarge: boolean;
+  /** How many records of `records` the backend refused without naming them (partial success). */
   readonly rejectedCount: number | undefined;
 
   constructor(message: string, options: ExportErrorOptions = {}) {
