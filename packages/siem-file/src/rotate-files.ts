@@ -1,4 +1,4 @@
-import { renameSync, unlinkSync } from "node:fs";
+import { lstatSync, renameSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { syncDir } from "./open-append.js";
 
@@ -14,7 +14,11 @@ import { syncDir } from "./open-append.js";
 export function rotateFiles(path: string, maxFiles: number, syncDirectory: boolean): void {
   ignoreMissing(() => unlinkSync(`${path}.${maxFiles}`));
   for (let index = maxFiles - 1; index >= 1; index--) {
-    ignoreMissing(() => renameSync(`${path}.${index}`, `${path}.${index + 1}`));
+    const from = `${path}.${index}`;
+    // A cheap look first: with a large maxFiles most names do not exist, and
+    // a thrown ENOENT per name would make each rotation slow.
+    if (lstatSync(from, { throwIfNoEntry: false }) === undefined) continue;
+    ignoreMissing(() => renameSync(from, `${path}.${index + 1}`));
   }
   ignoreMissing(() => renameSync(path, `${path}.1`));
   if (syncDirectory) syncDir(dirname(path));
