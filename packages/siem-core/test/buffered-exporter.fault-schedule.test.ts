@@ -50,6 +50,8 @@ interface Config {
   flushIntervalMs: number;
   encode: boolean;
   maxRecordBytes: number | undefined;
+  /** Export (and flush) from inside exportBatch and onError, a few times per run. */
+  reentrant: boolean;
 }
 
 const faultArb: fc.Arbitrary<Fault> = fc.oneof(
@@ -109,6 +111,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   flushIntervalMs: fc.integer({ min: 0, max: 15 }),
   encode: fc.boolean(),
   maxRecordBytes: fc.option(fc.constant(700), { nil: undefined }),
+  reentrant: fc.boolean(),
 });
 
 const DROP_REASONS = new Set<ExportFailureReason>(["overflow", "closed", "oversize"]);
@@ -121,6 +124,9 @@ class Model {
   readonly unnamedPartials: { records: Set<AuditRecord>; rejected: number; reported: boolean }[] =
     [];
   calls = 0;
+  /** Re-entrant exports left (from inside exportBatch or onError). */
+  reentrantBudget = 6;
+  exporter: BufferedExporter | undefined;
   active = 0;
   private readonly failures: string[] = [];
 
@@ -161,6 +167,14 @@ function makeBackend(model: Model, faults: Fault[]): BatchExporter {
   const backend: BatchExporter = {
     exportBatch(records: readonly AuditRecord[], { signal, encoded }: ExportBatchOptions) {
       model.checkBalanced("inside exportBatch");
+      if (model.config.reentrant && model.reentrantBudget > 0) {
+        model.reentrantBudget--;
+        const record = makeRecord();
+        model.exported.push(record);
+        model.exporter?.export(record);
+        void model.exporter?.flush();
+        model.checkBalanced("inside exportBatch, after a re-entrant export");
+      }
       const { config } = model;
       model.check(records.length >= 1, "empty batch");
       model.check(
@@ -274,6 +288,13 @@ async function runSchedule(config: Config, faults: Fault[], steps: Step[]): Prom
   const model = new Model(config, () => exporter.stats());
   const onError = (error: ExportError) => {
     model.checkBalanced(`inside onError(${error.reason})`);
+    if (config.reentrant && model.reentrantBudget > 0) {
+      model.reentrantBudget--;
+      const record = makeRecord();
+      model.exported.push(record);
+      exporter.export(record);
+      model.checkBalanced("inside onError, after a re-entrant export");
+    }
     model.check(ExportError.isInstance(error), "onError got something else than an ExportError");
     if (error.rejectedCount !== undefined) {
       const batch = model.unnamedPartials.find(
@@ -313,6 +334,7 @@ async function runSchedule(config: Config, faults: Fault[], steps: Step[]): Prom
     onError,
   });
 
+  model.exporter = exporter;
   const flushes: Promise<void>[] = [];
   for (const step of steps) {
     switch (step.op) {
@@ -438,6 +460,7 @@ describe("BufferedExporter under a randomized fault schedule", () => {
         flushIntervalMs: 1,
         encode: true,
         maxRecordBytes: undefined,
+        reentrant: true,
       },
       [{ kind: "hang-ignore" }, { kind: "retryable", retryAfterMs: 2 }, { kind: "hang-abort" }],
       [
