@@ -1,8 +1,23 @@
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NdjsonFileExporter } from "../src/index.js";
-import { checkInvariant, makeRecord, makeRecords, seqs, tempDir, until } from "./support/helpers.js";
+import {
+  checkInvariant,
+  makeRecord,
+  makeRecords,
+  seqs,
+  tempDir,
+  until,
+} from "./support/helpers.js";
 
 const dir = tempDir();
 let n = 0;
