@@ -560,6 +560,19 @@ describe("BufferedExporter over a BatchExporter", () => {
       await exporter.close();
     });
 
+    it("flush() resolves only after the drops of records exported before it are reported", async () => {
+      const backend = new ScriptedBackend();
+      const { exporter, errors } = setup(backend, { batchSize: 100, maxQueueSize: 1 });
+      exporter.export(makeRecord());
+      exporter.export(makeRecord());
+      await exporter.flush();
+      expect(errors.map((e) => e.reason)).toEqual(["overflow"]);
+      await exporter.close();
+      exporter.export(makeRecord());
+      await exporter.flush();
+      expect(errors.map((e) => e.reason)).toEqual(["overflow", "closed"]);
+    });
+
     it("reports a flood of drops in few calls (one per turn), none lost", async () => {
       const backend = new ScriptedBackend();
       const { exporter, errors } = setup(backend, { batchSize: 100, maxQueueSize: 1 });
