@@ -1,6 +1,7 @@
 import { AuditRecord, type AuditRecordDict } from "./audit-record.js";
-import { backoffDelay, MAX_RETRY_AFTER_MS, sleep } from "./backoff.js";
+import { backoffDelay, MAX_RETRY_AFTER_MS } from "./backoff.js";
 import type { BackendLimits, DeliveryOptions, OverflowPolicy } from "./delivery-options.js";
+import { DiskSpool } from "./disk-spool.js";
 import { ErrorReporter } from "./error-reporter.js";
 import { ExportError, type ExportFailureReason } from "./export-error.js";
 import type {
@@ -12,10 +13,13 @@ import type {
 import { PlainExporterAdapter } from "./plain-exporter-adapter.js";
 import { RecordQueue } from "./record-queue.js";
 import { type ResolvedDeliveryOptions, resolveDeliveryOptions } from "./resolve-options.js";
+import { resolveSpoolOptions } from "./spool-options.js";
 
 /** A batch on its way: the records, their encoded form, and where it started in the stream. */
 interface Batch {
   records: AuditRecord[];
+  /** Sequence number of each record (its place in the spool, when there is one). */
+  seqs: number[];
   encoded: string[] | undefined;
   /** Sequence number of the batch's earliest record: `flush()` waits until it is settled. */
   firstSeq: number;
@@ -50,9 +54,19 @@ export class BufferedExporter implements AuditExporter {
   #dropped = 0;
   #pending = 0;
   #retries = 0;
+  #recovered = 0;
+  #retained = 0;
+  #spoolErrors = 0;
 
-  /** Records that ever entered the queue; the head of the queue has seq `#enqueued - queue.length`. */
-  #enqueued = 0;
+  /** The durable spool, when the `spool` option is set: the queue is then a window onto it. */
+  readonly #spool: DiskSpool | undefined;
+  /** Sequence number of the next record accepted without a spool. */
+  #nextSeq = 0;
+  /** Set by close() with a spool once the backend fails: what is left stays on disk for the next start. */
+  #retainRest = false;
+  #spoolFailing = false;
+  /** Wakes batches sleeping in backoff (close with a spool does not wait for them). */
+  readonly #sleepers = new Set<() => void>();
   /** Records with a seq below this are sent now, whatever the batch size (timer fired or flush asked). */
   #forceUntil = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -86,6 +100,37 @@ export class BufferedExporter implements AuditExporter {
     this.#options = resolveDeliveryOptions(options, limits);
     this.#reporter = new ErrorReporter(new.target.name, options.onError);
     this.#queue = new RecordQueue(this.#options.maxQueueSize);
+    if (options.spool !== undefined) {
+      this.#spool = new DiskSpool(resolveSpoolOptions(options.spool));
+      this.#startFromSpool(this.#spool);
+    }
+  }
+
+  /** Counts what an earlier process left in the spool, reports what was corrupt, and sends it first. */
+  #startFromSpool(spool: DiskSpool): void {
+    const { recovered, corrupt, foreign } = spool.recovery;
+    this.#recovered = recovered;
+    this.#received += recovered;
+    this.#pending += recovered;
+    this.#nextSeq = spool.nextSeq;
+    const problems = corrupt.map(
+      (entry) =>
+        `${entry.file}: ${entry.frames} corrupt frame(s)${entry.tornTail ? " and a torn tail" : ""} skipped`,
+    );
+    if (foreign.length > 0)
+      problems.push(`files that are not the spool's left alone: ${foreign.join(", ")}`);
+    if (problems.length > 0) {
+      // Reported after the constructor returns, like every other report.
+      queueMicrotask(() =>
+        this.#reporter.report(
+          new ExportError(`spool ${spool.dir}: ${problems.join("; ")}`, { reason: "rejected" }),
+        ),
+      );
+    }
+    if (recovered > 0) {
+      this.#forceUntil = spool.nextSeq;
+      this.#schedulePump();
+    }
   }
 
   /**
@@ -104,6 +149,10 @@ export class BufferedExporter implements AuditExporter {
       this.#drop("closed", record);
       return;
     }
+    if (this.#spool !== undefined) {
+      this.#exportSpooled(this.#spool, record);
+      return;
+    }
     if (this.#pending >= this.#options.maxQueueSize) {
       if (this.#options.overflow === "drop-oldest" && this.#queue.length > 0) {
         this.#carried = undefined;
@@ -114,9 +163,13 @@ export class BufferedExporter implements AuditExporter {
         return;
       }
     }
-    this.#queue.push(record);
+    this.#queue.push(record, this.#nextSeq++);
     this.#pending++;
-    this.#enqueued++;
+    this.#afterEnqueue();
+  }
+
+  /** Arms the batch timer and starts a batch when one is full. */
+  #afterEnqueue(): void {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(this.#onTimer, this.#options.flushIntervalMs);
       this.#timer.unref();
@@ -138,6 +191,71 @@ export class BufferedExporter implements AuditExporter {
     this.export(AuditRecord.fromDict(dict));
   }
 
+  /**
+   * With a spool: the record is appended to disk before export() returns,
+   * and kept in memory too while nothing older waits on disk.
+   */
+  #exportSpooled(spool: DiskSpool, record: AuditRecord): void {
+    let seq: number | "full";
+    try {
+      seq = spool.append(record);
+      if (seq === "full" && this.#options.overflow === "drop-oldest") {
+        const oldest = spool.takeOldestUnread();
+        this.#settle(
+          oldest.records,
+          oldest.seqs,
+          new ExportError("the spool is full (spool.maxBytes): oldest records dropped", {
+            reason: "overflow",
+          }),
+        );
+        seq = spool.append(record);
+      }
+      if (this.#spoolFailing) {
+        this.#spoolFailing = false;
+        this.#reporter.report(
+          new ExportError(`spool ${spool.dir}: writing works again`, { reason: "rejected" }),
+        );
+      }
+    } catch (error) {
+      // The disk failed (full, gone): keep the record in memory, where it is
+      // as safe as without a spool, and say so once per failing stretch.
+      this.#spoolErrors++;
+      if (!this.#spoolFailing) {
+        this.#spoolFailing = true;
+        this.#reporter.report(
+          new ExportError(
+            `spool ${spool.dir}: write failed (${(error as NodeJS.ErrnoException).code ?? String(error)}); records are kept in memory only, not durable, until writing works again`,
+            { reason: "rejected", cause: error },
+          ),
+        );
+      }
+      // Only while nothing waits on disk alone, so that the stream stays in
+      // order; behind a backlog on a failing disk there is nowhere to go.
+      if (spool.unread > 0 || this.#queue.length >= this.#options.maxQueueSize) {
+        this.#drop("overflow", record);
+        return;
+      }
+      // Between the last spooled record and the next: flush() waits for it,
+      // and the spool, which never had it, ignores it when it settles.
+      this.#queue.push(record, spool.nextSeq - 0.5);
+      this.#pending++;
+      this.#afterEnqueue();
+      return;
+    }
+    if (seq === "full") {
+      this.#drop("overflow", record);
+      return;
+    }
+    this.#pending++;
+    // In memory as well only when nothing older is still on disk alone:
+    // the stream stays in order.
+    if (spool.unread === 1 && this.#queue.length < this.#options.maxQueueSize) {
+      spool.skipLastAppended();
+      this.#queue.push(record, seq);
+    }
+    this.#afterEnqueue();
+  }
+
   /** A snapshot of the counters: `received === delivered + failed + dropped + pending`. */
   stats(): ExporterStats {
     return {
@@ -147,6 +265,15 @@ export class BufferedExporter implements AuditExporter {
       dropped: this.#dropped,
       pending: this.#pending,
       retries: this.#retries,
+      ...(this.#spool === undefined
+        ? {}
+        : {
+            recovered: this.#recovered,
+            retained: this.#retained,
+            spooled: this.#spool.unread + this.#queue.length,
+            spoolBytes: this.#spool.bytes,
+            spoolErrors: this.#spoolErrors,
+          }),
     };
   }
 
@@ -156,7 +283,7 @@ export class BufferedExporter implements AuditExporter {
    * process alive while pending. Never rejects.
    */
   flush(): Promise<void> {
-    const target = this.#enqueued;
+    const target = this.#spool?.nextSeq ?? this.#nextSeq;
     const settled = this.#lowestUnsettled() >= target ? Promise.resolve() : this.#waitFor(target);
     return settled.then(() => this.#flushPlainDownstream());
   }
@@ -169,9 +296,15 @@ export class BufferedExporter implements AuditExporter {
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#closed = true;
+      if (this.#spool !== undefined) {
+        // With a spool, close does not sit out backoffs: one more attempt
+        // each, and what still fails stays on disk for the next start.
+        for (const wake of this.#sleepers) wake();
+      }
       this.#closing = this.flush().then(async () => {
         clearTimeout(this.#timer);
         this.#timer = undefined;
+        this.#spool?.close();
         try {
           await (this.#plain ?? this.#destination).close?.();
         } catch (error) {
@@ -190,7 +323,7 @@ export class BufferedExporter implements AuditExporter {
 
   readonly #onTimer = (): void => {
     this.#timer = undefined;
-    this.#forceUntil = Math.max(this.#forceUntil, this.#enqueued);
+    this.#forceUntil = Math.max(this.#forceUntil, this.#spool?.nextSeq ?? this.#nextSeq);
     this.#pump();
   };
 
@@ -206,17 +339,55 @@ export class BufferedExporter implements AuditExporter {
   /** Starts as many batches as `concurrency` allows from what is due. */
   #pump(): void {
     const { batchSize, concurrency } = this.#options;
+    if (this.#retainRest) this.#retainQueued();
+    this.#refillFromSpool();
     while (this.#inflight.size < concurrency && this.#queue.length > 0) {
-      const headSeq = this.#enqueued - this.#queue.length;
-      if (headSeq >= this.#forceUntil && this.#queue.length < batchSize) break;
+      const spooled = this.#spool?.unread ?? 0;
+      if (this.#queue.peekSeq() >= this.#forceUntil && this.#queue.length + spooled < batchSize)
+        break;
       const batch = this.#cutBatch();
       if (batch.records.length > 0) void this.#deliver(batch);
+      this.#refillFromSpool();
     }
     if (this.#queue.length > 0 && this.#timer === undefined && this.#inflight.size < concurrency) {
       this.#timer = setTimeout(this.#onTimer, this.#options.flushIntervalMs);
       this.#timer.unref();
     }
     this.#settleWaiters();
+  }
+
+  /** Reads records waiting on disk into the memory window, oldest first. */
+  #refillFromSpool(): void {
+    const spool = this.#spool;
+    if (spool === undefined || spool.unread === 0 || this.#retainRest) return;
+    const room = this.#options.maxQueueSize - this.#queue.length;
+    if (room <= 0) return;
+    let read: { records: AuditRecord[]; seqs: number[] };
+    try {
+      read = spool.read(room);
+    } catch (error) {
+      this.#reporter.report(
+        new ExportError(`spool ${spool.dir}: reading failed; will try again`, {
+          reason: "rejected",
+          cause: error,
+        }),
+      );
+      return;
+    }
+    // Frames that fail their checksum were settled by the spool; they were
+    // never counted as pending beyond the recovered count, which excludes them.
+    for (let i = 0; i < read.records.length; i++) this.#queue.push(read.records[i]!, read.seqs[i]!);
+  }
+
+  /** close() with a spool met a failing backend: what has not been sent stays on disk. */
+  #retainQueued(): void {
+    const spool = this.#spool!;
+    const left = this.#queue.length + spool.unread;
+    while (this.#queue.length > 0) this.#queue.shift();
+    this.#carried = undefined;
+    spool.skipAllUnread();
+    this.#pending -= left;
+    this.#retained += left;
   }
 
   /** Takes records from the head of the queue until the batch is full by count or bytes. */
@@ -230,8 +401,9 @@ export class BufferedExporter implements AuditExporter {
     );
     const batch: Batch = {
       records: [],
+      seqs: [],
       encoded: encode ? [] : undefined,
-      firstSeq: this.#enqueued - this.#queue.length,
+      firstSeq: this.#queue.peekSeq(),
     };
     let bytes = 0;
     while (batch.records.length < batchSize && this.#queue.length > 0) {
@@ -249,9 +421,11 @@ export class BufferedExporter implements AuditExporter {
               throw new TypeError(`encode() returned ${typeof encoded}, not a string`);
             }
           } catch (error) {
+            const seq = this.#queue.peekSeq();
             this.#queue.shift();
             this.#settle(
               [record],
+              [seq],
               new ExportError("the backend could not encode the record", { cause: error }),
             );
             continue;
@@ -260,9 +434,11 @@ export class BufferedExporter implements AuditExporter {
       }
       const size = Buffer.byteLength(encoded ?? record.toNdjson()) + overhead;
       if (size > maxRecordBytes) {
+        const seq = this.#queue.peekSeq();
         this.#queue.shift();
         this.#settle(
           [record],
+          [seq],
           new ExportError(
             `record of ${size} bytes exceeds the backend's limit of ${maxRecordBytes} bytes`,
             {
@@ -276,6 +452,7 @@ export class BufferedExporter implements AuditExporter {
         if (encoded !== undefined) this.#carried = { record, encoded };
         break;
       }
+      batch.seqs.push(this.#queue.peekSeq());
       this.#queue.shift();
       batch.records.push(record);
       batch.encoded?.push(encoded!);
@@ -288,7 +465,7 @@ export class BufferedExporter implements AuditExporter {
   async #deliver(batch: Batch): Promise<void> {
     this.#inflight.add(batch);
     try {
-      await this.#attemptAll(batch.records, batch.encoded);
+      await this.#attemptAll(batch.records, batch.seqs, batch.encoded);
     } finally {
       this.#inflight.delete(batch);
       this.#pump();
@@ -297,12 +474,14 @@ export class BufferedExporter implements AuditExporter {
 
   async #attemptAll(
     records: AuditRecord[],
+    seqs: number[],
     encoded: string[] | undefined,
     resend = false,
   ): Promise<void> {
     const { maxAttempts } = this.#options.retry;
     let attempts = 0;
     let current = records;
+    let currentSeqs = seqs;
     let currentEncoded = encoded;
     for (;;) {
       if (attempts > 0 || resend) this.#retries++;
@@ -320,7 +499,7 @@ export class BufferedExporter implements AuditExporter {
               },
             );
         if (error.tooLarge) {
-          await this.#split(current, currentEncoded, error);
+          await this.#split(current, currentSeqs, currentEncoded, error);
           return;
         }
         const named = namedSubset(error.records, current);
@@ -329,11 +508,13 @@ export class BufferedExporter implements AuditExporter {
           // This made progress, so it does not use up an attempt.
           this.#settle(
             current.filter((_, i) => named.has(i)),
+            currentSeqs.filter((_, i) => named.has(i)),
             error,
             // The backend refused these records; no retry was spent on them.
             error.reason === "retries-exhausted" ? "rejected" : error.reason,
           );
           currentEncoded = currentEncoded?.filter((_, i) => !named.has(i));
+          currentSeqs = currentSeqs.filter((_, i) => !named.has(i));
           current = current.filter((_, i) => !named.has(i));
           attempts--;
           resend = true;
@@ -342,19 +523,28 @@ export class BufferedExporter implements AuditExporter {
         if (!error.retryable) {
           this.#settle(
             current,
+            currentSeqs,
             error,
             error.reason === "retries-exhausted" ? "rejected" : error.reason,
           );
           return;
         }
-        if (attempts >= maxAttempts) {
-          this.#settle(current, error, "retries-exhausted");
+        if (this.#spool !== undefined && this.#closed) {
+          // Closing with a spool: keep these and everything not yet sent on
+          // disk for the next start instead of spending the retries now.
+          this.#pending -= current.length;
+          this.#retained += current.length;
+          this.#retainRest = true;
           return;
         }
-        await sleep(Math.max(backoffDelay(attempts, this.#options.retry), retryAfter(error)));
+        if (attempts >= maxAttempts) {
+          this.#settle(current, currentSeqs, error, "retries-exhausted");
+          return;
+        }
+        await this.#sleep(Math.max(backoffDelay(attempts, this.#options.retry), retryAfter(error)));
         continue;
       }
-      this.#settleDelivered(current, outcome);
+      this.#settleDelivered(current, currentSeqs, outcome);
       return;
     }
   }
@@ -393,25 +583,50 @@ export class BufferedExporter implements AuditExporter {
   /** A 413: deliver each half on its own; a single record the backend refuses as too large is oversize. */
   async #split(
     records: AuditRecord[],
+    seqs: number[],
     encoded: string[] | undefined,
     error: ExportError,
   ): Promise<void> {
     if (records.length <= 1) {
-      this.#settle(records, error, "oversize");
+      this.#settle(records, seqs, error, "oversize");
       return;
     }
     const middle = Math.ceil(records.length / 2);
-    await this.#attemptAll(records.slice(0, middle), encoded?.slice(0, middle), true);
-    await this.#attemptAll(records.slice(middle), encoded?.slice(middle), true);
+    await this.#attemptAll(
+      records.slice(0, middle),
+      seqs.slice(0, middle),
+      encoded?.slice(0, middle),
+      true,
+    );
+    await this.#attemptAll(records.slice(middle), seqs.slice(middle), encoded?.slice(middle), true);
   }
 
-  #settleDelivered(records: AuditRecord[], outcome: void | PartialBatchResult): void {
+  /** Sleeps in backoff; close() with a spool wakes the sleepers. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref();
+      this.#sleepers.add(wake);
+    });
+  }
+
+  #settleDelivered(
+    records: AuditRecord[],
+    seqs: number[],
+    outcome: void | PartialBatchResult,
+  ): void {
     // Anything but a PartialBatchResult with rejected > 0 is a full delivery: a
     // backend may resolve with whatever its HTTP client returned (a Response).
     const partial =
       typeof outcome === "object" && outcome !== null && typeof outcome.rejected === "number"
         ? outcome
         : undefined;
+    this.#spool?.settle(seqs);
     if (partial === undefined || !(partial.rejected > 0)) {
       this.#delivered += records.length;
       this.#pending -= records.length;
@@ -426,8 +641,10 @@ export class BufferedExporter implements AuditExporter {
     if (named !== undefined) {
       this.#delivered += records.length - named.size;
       this.#pending -= records.length - named.size;
+      // Already settled in the spool above; keep a dead letter of the refused.
       this.#settle(
         records.filter((_, i) => named.has(i)),
+        [],
         error,
         "rejected",
       );
@@ -439,6 +656,8 @@ export class BufferedExporter implements AuditExporter {
     this.#delivered += records.length - rejected;
     this.#failed += rejected;
     this.#pending -= records.length;
+    // Which records were refused is not known: the dead letter gets the batch.
+    this.#keepDeadLetter(records);
     this.#reporter.report(
       new ExportError(`${rejected} of ${records.length} records were rejected: ${error.message}`, {
         reason: "rejected",
@@ -457,6 +676,7 @@ export class BufferedExporter implements AuditExporter {
    */
   #settle(
     records: AuditRecord[],
+    seqs: number[],
     error: ExportError,
     reason: ExportFailureReason = error.reason,
   ): void {
@@ -464,12 +684,30 @@ export class BufferedExporter implements AuditExporter {
     if (DROP_REASONS.has(reason)) this.#dropped += records.length;
     else this.#failed += records.length;
     this.#pending -= records.length;
+    if (reason !== "overflow" && reason !== "closed") this.#keepDeadLetter(records);
+    this.#spool?.settle(seqs);
     this.#reporter.report(error.withRecords(records, reason));
   }
 
+  /** With `spool.deadLetter`, records that failed for good are kept in the spool's dead-letter file. */
+  #keepDeadLetter(records: AuditRecord[]): void {
+    if (this.#spool === undefined || !this.#spool.keepsDeadLetters) return;
+    try {
+      this.#spool.deadLetter(records);
+    } catch (error) {
+      this.#reporter.report(
+        new ExportError(`spool ${this.#spool.dir}: writing the dead letter failed`, {
+          reason: "rejected",
+          cause: error,
+        }),
+      );
+    }
+  }
+
   #lowestUnsettled(): number {
-    let lowest =
-      this.#queue.length > 0 ? this.#enqueued - this.#queue.length : Number.POSITIVE_INFINITY;
+    let lowest = this.#queue.peekSeq();
+    const spool = this.#spool;
+    if (spool !== undefined && spool.unread > 0) lowest = Math.min(lowest, spool.readSeq);
     for (const batch of this.#inflight) lowest = Math.min(lowest, batch.firstSeq);
     return lowest;
   }

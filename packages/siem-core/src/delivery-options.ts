@@ -1,4 +1,5 @@
 import type { ErrorHandler } from "./exporter.js";
+import type { SpoolOptions } from "./spool-options.js";
 
 /** What to do with a new record when the queue already holds `maxQueueSize`. */
 export type OverflowPolicy = "drop-newest" | "drop-oldest";
@@ -32,6 +33,12 @@ export interface DeliveryOptions {
   readonly timeoutMs?: number;
   /** Receives every failed or dropped record once. Without it, a rate-limited `process.emitWarning`. */
   readonly onError?: ErrorHandler;
+  /**
+   * Keep every accepted record on disk until it is settled, so that a crash,
+   * a restart or an outage longer than memory allows loses nothing. See the
+   * core README for what each `fsync` mode guarantees. Off by default.
+   */
+  readonly spool?: SpoolOptions;
 }
 
 /** TLS settings for HTTPS backends. Verification is on unless `rejectUnauthorized: false`. */

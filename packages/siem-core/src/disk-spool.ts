@@ -90,6 +90,36 @@ export class DiskSpool {
     }
   }
 
+  /** The spool's directory. */
+  get dir(): string {
+    return this.#options.dir;
+  }
+
+  /** Whether records that failed for good go to the dead-letter file. */
+  get keepsDeadLetters(): boolean {
+    return this.#options.deadLetter;
+  }
+
+  /**
+   * The engine keeps the record it just appended in memory: move the read
+   * cursor past it without reading it back. Only valid when it is the one
+   * unread record.
+   */
+  skipLastAppended(): void {
+    if (this.unread !== 1) return;
+    this.#readSegment = this.#segments.length - 1;
+    this.#readOffset = this.#segments.at(-1)!.bytes;
+    this.#readSeq = this.#nextSeq;
+  }
+
+  /** Moves the read cursor to the end: what was unread stays on disk, unsettled, for the next start. */
+  skipAllUnread(): void {
+    const last = this.#segments.at(-1);
+    this.#readSegment = Math.max(0, this.#segments.length - 1);
+    this.#readOffset = last?.bytes ?? 0;
+    this.#readSeq = this.#nextSeq;
+  }
+
   /** Records on disk that the engine has not read yet. */
   get unread(): number {
     return this.#nextSeq - this.#readSeq;
@@ -213,6 +243,8 @@ export class DiskSpool {
   /** Marks records settled; deletes every segment whose records are all settled and that is not being written. */
   settle(seqs: readonly number[]): void {
     for (const seq of seqs) {
+      // A record kept in memory only (the disk failed) has no integer seq.
+      if (!Number.isInteger(seq)) continue;
       const segment = this.#segmentOf(seq);
       if (segment) segment.settled++;
     }

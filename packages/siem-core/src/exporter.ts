@@ -19,6 +19,23 @@ export interface ExporterStats {
   readonly pending: number;
   /** Request attempts after the first, over all batches. */
   readonly retries: number;
+  /**
+   * With a spool: records an earlier process left on disk, counted in
+   * `received` at start and delivered first.
+   */
+  readonly recovered?: number;
+  /**
+   * With a spool: records left on disk for the next start because the
+   * backend still failed at `close()`. With a spool the invariant reads
+   * `received === delivered + failed + dropped + pending + retained`.
+   */
+  readonly retained?: number;
+  /** With a spool: records pending that are on disk. */
+  readonly spooled?: number;
+  /** With a spool: bytes of records on disk. */
+  readonly spoolBytes?: number;
+  /** With a spool: appends that failed (disk full, directory gone); those records were kept in memory. */
+  readonly spoolErrors?: number;
 }
 
 /**

@@ -42,3 +42,4 @@ export {
   readTextUpTo,
   redact,
 } from "./http-answers.js";
+export type { SpoolFsync, SpoolOptions } from "./spool-options.js";
