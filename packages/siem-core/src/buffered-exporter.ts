@@ -201,13 +201,11 @@ export class BufferedExporter implements AuditExporter {
       seq = spool.append(record);
       if (seq === "full" && this.#options.overflow === "drop-oldest") {
         const oldest = spool.takeOldestUnread();
-        this.#settle(
-          oldest.records,
-          oldest.seqs,
-          new ExportError("the spool is full (spool.maxBytes): oldest records dropped", {
-            reason: "overflow",
-          }),
-        );
+        // Reported in the next microtask, like every drop inside export():
+        // this record is not counted yet, so a report now would not balance.
+        for (const dropped of oldest.records) this.#drop("overflow", dropped);
+        this.#pending -= oldest.records.length;
+        spool.settle(oldest.seqs);
         seq = spool.append(record);
       }
       if (this.#spoolFailing) {

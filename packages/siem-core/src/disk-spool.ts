@@ -25,6 +25,8 @@ interface Segment {
   lines: number;
   /** Frames settled: delivered, failed, dropped or corrupt. */
   settled: number;
+  /** Which frames are settled (1 at index seq - firstSeq), so that close() can compact the segment. */
+  settledFlags: Uint8Array;
   /** Bytes of whole frames. */
   bytes: number;
   /** Bytes in the file, a torn tail included. */
@@ -246,7 +248,16 @@ export class DiskSpool {
       // A record kept in memory only (the disk failed) has no integer seq.
       if (!Number.isInteger(seq)) continue;
       const segment = this.#segmentOf(seq);
-      if (segment) segment.settled++;
+      if (segment === undefined) continue;
+      const index = seq - segment.firstSeq;
+      if (index >= segment.settledFlags.length) {
+        const grown = new Uint8Array(Math.max(index + 1, segment.settledFlags.length * 2, 64));
+        grown.set(segment.settledFlags);
+        segment.settledFlags = grown;
+      }
+      if (segment.settledFlags[index] === 1) continue;
+      segment.settledFlags[index] = 1;
+      segment.settled++;
     }
     this.#deleteSettled();
   }
@@ -259,7 +270,12 @@ export class DiskSpool {
   takeOldestUnread(): { records: AuditRecord[]; seqs: number[] } {
     const segment = this.#segments[this.#readSegment];
     if (segment === undefined || this.unread === 0) return { records: [], seqs: [] };
-    return this.read(segment.firstSeq + segment.lines - this.#readSeq);
+    let end = segment.firstSeq + segment.lines;
+    // Part of this segment is in memory or in flight, so dropping the rest
+    // frees nothing yet: take the next segment too.
+    const next = this.#segments[this.#readSegment + 1];
+    if (this.#readSeq > segment.firstSeq && next !== undefined) end = next.firstSeq + next.lines;
+    return this.read(end - this.#readSeq);
   }
 
   /** Appends records that failed for good to `dead-letter.ndjson` in the spool directory, one wire line each. */
@@ -292,7 +308,43 @@ export class DiskSpool {
     clearInterval(this.#fsyncTimer);
     this.#closeActive();
     this.#deleteSettled();
+    this.#compact();
     releaseSpoolLock(join(this.#options.dir, LOCK_FILE));
+  }
+
+  /**
+   * Rewrites each segment that is partly settled with its unsettled frames
+   * only, so that the next start does not send again what this one
+   * delivered. (After a crash there is no such chance: records delivered
+   * from a segment that was not complete are sent again — at least once.)
+   */
+  #compact(): void {
+    for (const segment of this.#segments) {
+      if (segment.settled === 0 || segment.settled >= segment.lines) continue;
+      try {
+        const text = readFileSync(segment.path, "utf8");
+        let kept = "";
+        let index = 0;
+        let start = 0;
+        for (;;) {
+          const end = text.indexOf("\n", start);
+          if (end === -1) break;
+          if (segment.settledFlags[index] !== 1) kept += text.slice(start, end + 1);
+          index++;
+          start = end + 1;
+        }
+        const tmp = `${segment.path}.tmp`;
+        writeFileSync(tmp, kept, { mode: 0o600 });
+        if (this.#options.fsync !== "never") {
+          const fd = openSync(tmp, "r+");
+          fdatasyncSync(fd);
+          closeSync(fd);
+        }
+        renameSync(tmp, segment.path);
+      } catch {
+        // Left as it is: the next start sends its settled records again.
+      }
+    }
   }
 
   #segmentOf(seq: number): Segment | undefined {
@@ -317,6 +369,7 @@ export class DiskSpool {
       path,
       lines: 0,
       settled: 0,
+      settledFlags: new Uint8Array(0),
       bytes: 0,
       fileBytes: 0,
     };
@@ -337,27 +390,25 @@ export class DiskSpool {
   }
 
   #deleteSettled(): void {
-    // Only from the front: the read cursor indexes into the array.
-    while (this.#segments.length > 0) {
-      const segment = this.#segments[0]!;
-      const active = this.#fd !== undefined && segment === this.#segments.at(-1);
-      if (
-        active ||
-        segment.settled < segment.lines ||
-        this.#readSeq < segment.firstSeq + segment.lines
-      )
-        break;
+    for (let i = 0; i < this.#segments.length; ) {
+      const segment = this.#segments[i]!;
+      const active = this.#fd !== undefined && i === this.#segments.length - 1;
+      const end = segment.firstSeq + segment.lines;
+      if (active || segment.settled < segment.lines || this.#readSeq < end) {
+        i++;
+        continue;
+      }
       try {
         unlinkSync(segment.path);
       } catch {
         // Already gone: nothing to free.
       }
       this.#totalBytes -= segment.bytes;
-      this.#segments.shift();
+      this.#segments.splice(i, 1);
       // The cursor was past this segment: either in a later one (whose index
       // shifts down by one) or at this one's end (the next one's start).
-      if (this.#readSegment > 0) this.#readSegment--;
-      else this.#readOffset = 0;
+      if (this.#readSegment > i) this.#readSegment--;
+      else if (this.#readSegment === i) this.#readOffset = 0;
     }
   }
 
@@ -410,6 +461,7 @@ export class DiskSpool {
         path,
         lines,
         settled: 0,
+        settledFlags: new Uint8Array(0),
         bytes: whole.length,
         fileBytes: whole.length,
       });

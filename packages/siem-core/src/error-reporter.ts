@@ -89,7 +89,7 @@ export class ErrorReporter {
 function dropMessage(reason: ExportFailureReason, count: number): string {
   switch (reason) {
     case "overflow":
-      return `${count} record(s) dropped: the queue is full (maxQueueSize)`;
+      return `${count} record(s) dropped: the queue is full (maxQueueSize, or spool.maxBytes with a spool)`;
     case "closed":
       return `${count} record(s) dropped: exported after close()`;
     default:
