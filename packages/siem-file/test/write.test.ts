@@ -93,7 +93,7 @@ describe("NdjsonFileExporter writing", () => {
       dropped: 1,
       pending: 0,
     });
-    await Promise.resolve();
+    await exporter.flush(); // settles the drop too: reported by the time it resolves
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ExportError);
     expect(errors[0]!.reason).toBe("closed");
