@@ -154,7 +154,7 @@ export class NdjsonFileExporter implements AuditExporter {
    * (`"retries-exhausted"`). Never rejects.
    */
   flush(): Promise<void> {
-    this.#settle();
+    if (!this.#closed) this.#settle();
     return Promise.resolve();
   }
 
@@ -164,9 +164,11 @@ export class NdjsonFileExporter implements AuditExporter {
    */
   close(): Promise<void> {
     if (this.#closing === undefined) {
-      this.#settle();
+      // Closed first: a record exported from inside onError while the last
+      // records are settled is dropped as closed, not left pending.
       this.#closed = true;
       clearInterval(this.#timer);
+      this.#settle();
       this.#closeFile();
       this.#closing = Promise.resolve();
     }
@@ -297,7 +299,6 @@ export class NdjsonFileExporter implements AuditExporter {
 
   /** The last chance of the records exported so far: write them or report them failed. */
   #settle(): void {
-    if (this.#closed) return;
     this.#checkPath();
     if (this.#lines.count > 0 && !this.#write()) this.#failPending();
     this.#sync();

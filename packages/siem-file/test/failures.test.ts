@@ -64,6 +64,26 @@ describe("a full disk (/dev/full answers every write with ENOSPC)", () => {
     });
   });
 
+  it("a record exported from onError while close() settles is dropped as closed, not left pending", async () => {
+    const reasons: string[] = [];
+    const exporter: NdjsonFileExporter = new NdjsonFileExporter("/dev/full", {
+      onError: (error) => {
+        reasons.push(error.reason);
+        if (error.reason === "retries-exhausted") exporter.export(makeRecord());
+      },
+    });
+    exporter.export(makeRecord());
+    await exporter.close();
+    expect(checkInvariant(exporter)).toMatchObject({
+      received: 2,
+      failed: 1,
+      dropped: 1,
+      pending: 0,
+    });
+    await exporter.flush();
+    expect(reasons).toEqual(["retries-exhausted", "closed"]);
+  });
+
   it("drops records beyond maxQueueSize as overflow, reported in the next microtask", async () => {
     const { errors, onError } = errorSink();
     const exporter = new NdjsonFileExporter("/dev/full", {
