@@ -191,6 +191,11 @@ export class NdjsonFileExporter implements AuditExporter {
     if (this.#file !== undefined && this.#lines.count > 0) this.#write();
   }
 
+  /**
+   * The contract's counters (`received === delivered + failed + dropped +
+   * pending` at every moment) and the file's own: `writeErrors`,
+   * `rotations`, `reopens`. A fresh object on every call.
+   */
   stats(): NdjsonFileExporterStats {
     return {
       received: this.#received,
