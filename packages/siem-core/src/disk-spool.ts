@@ -159,10 +159,14 @@ export class DiskSpool {
     ) {
       segment = this.#startSegment();
     }
-    const buffer = Buffer.from(frame);
     let written = 0;
     try {
-      while (written < buffer.length) written += writeSync(this.#fd!, buffer, written);
+      // One write of the string; the rare short write finishes from bytes.
+      written = writeSync(this.#fd!, frame);
+      if (written < size) {
+        const buffer = Buffer.from(frame);
+        while (written < size) written += writeSync(this.#fd!, buffer, written);
+      }
     } catch (error) {
       if (written > 0) {
         // A partial frame would read back as a torn line in the middle of the
