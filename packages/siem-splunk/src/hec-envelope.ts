@@ -10,21 +10,29 @@ export interface EnvelopeFields {
 
 /**
  * Makes the function that turns a record into its HEC event envelope:
- * `{"time":<seconds>,"host"?,"source","sourcetype","index"?,"event":<record>}`,
- * byte for byte what `JSON.stringify` gives for that object.
+ * `{"time":<seconds>,"host"?,"source","sourcetype","index"?,"event":<record>}`.
  *
- * The metadata between `time` and `event` is the same for every record, so it
- * is serialised once here; per record this costs the record's own NDJSON
- * (cached on the record, so a fan-out to several exporters serialises once)
- * and two concatenations.
+ * One `JSON.stringify` of the envelope object (the record serialises through
+ * its `toJSON()`), one variant per metadata shape so that each stays
+ * monomorphic. Measured (bench/, group "splunk"), this beats concatenating a
+ * prefix with the record's cached `toNdjson()`: the concatenation makes a
+ * rope that the engine must flatten to measure it, and the cache keeps every
+ * record's JSON alive after delivery; together about 2 µs per record more.
  */
 export function envelopeEncoder(fields: EnvelopeFields): (record: AuditRecord) => string {
-  let middle = "";
-  if (fields.host !== undefined) middle += `,"host":${JSON.stringify(fields.host)}`;
-  middle += `,"source":${JSON.stringify(fields.source)}`;
-  middle += `,"sourcetype":${JSON.stringify(fields.sourcetype)}`;
-  if (fields.index !== undefined) middle += `,"index":${JSON.stringify(fields.index)}`;
-  middle += `,"event":`;
-  // timestampUnix is a validated safe integer: its decimal form is valid JSON.
-  return (record) => `{"time":${record.timestampUnix}${middle}${record.toNdjson()}}`;
+  const { host, source, sourcetype, index } = fields;
+  if (host === undefined && index === undefined) {
+    return (record) =>
+      JSON.stringify({ time: record.timestampUnix, source, sourcetype, event: record });
+  }
+  if (index === undefined) {
+    return (record) =>
+      JSON.stringify({ time: record.timestampUnix, host, source, sourcetype, event: record });
+  }
+  if (host === undefined) {
+    return (record) =>
+      JSON.stringify({ time: record.timestampUnix, source, sourcetype, index, event: record });
+  }
+  return (record) =>
+    JSON.stringify({ time: record.timestampUnix, host, source, sourcetype, index, event: record });
 }
