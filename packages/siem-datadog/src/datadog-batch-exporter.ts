@@ -11,6 +11,7 @@ import { Agent, type Dispatcher } from "undici";
 import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, withoutDate } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
+import { gzipAtLevel } from "./gzip-at-level.js";
 import type { ResolvedTransport } from "./resolve-datadog-options.js";
 
 /** Most bytes of an error answer read for the message. */
@@ -64,8 +65,8 @@ export class DatadogBatchExporter implements BatchExporter {
     const entries = options.encoded ?? records.map((record) => this.#encoder.encode(record));
     // The date window is checked at each attempt, not when the batch was
     // cut: a batch retried through a long outage can age past it.
-    const { json, stamped } = buildBody(records, entries, Date.now());
-    const body = this.#transport.compression === "gzip" ? await gzipBody(json) : json;
+    const built = buildBody(records, entries, Date.now());
+    const body = await this.#compress(built.body);
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#getDispatcher().request({
@@ -83,11 +84,17 @@ export class DatadogBatchExporter implements BatchExporter {
     if (statusCode >= 200 && statusCode < 300) {
       // Accepted: the answer's body says nothing more.
       await response.body.dump().catch(() => {});
-      this.#stampedAtSend += stamped;
+      this.#stampedAtSend += built.stamped;
       return;
     }
     const text = await readTextUpTo(response.body, ERROR_BODY_LIMIT).catch(() => "");
     throw answerError(statusCode, response.headers, text, this.#context);
+  }
+
+  #compress(body: Buffer): Promise<Buffer> | Buffer {
+    const { compression, gzipLevel } = this.#transport;
+    if (compression === "none") return body;
+    return gzipLevel === undefined ? gzipBody(body) : gzipAtLevel(body, gzipLevel);
   }
 
   async close(): Promise<void> {
@@ -120,16 +127,19 @@ function tlsConnectOptions(tls: TlsOptions): Agent.Options["connect"] {
 }
 
 /**
- * The request body, `[e1,e2,…]`. An entry whose record's time is outside
- * Datadog's window at `now` goes without its date attribute, so that Datadog
- * stamps it on receipt (its own time stays in `timestamp_unix` and
- * `timestamp_iso`).
+ * The request body, `[e1,e2,…]`, as UTF-8 bytes. An entry whose record's time
+ * is outside Datadog's window at `now` goes without its date attribute, so
+ * that Datadog stamps it on receipt (its own time stays in `timestamp_unix`
+ * and `timestamp_iso`).
+ *
+ * The entries are written straight into one buffer of the exact size: no
+ * joined string, no second copy when compressing or sending.
  */
 export function buildBody(
   records: readonly AuditRecord[],
   entries: readonly string[],
   now: number,
-): { json: string; stamped: number } {
+): { body: Buffer; stamped: number } {
   // Record times are whole seconds: compare in seconds.
   const oldest = (now - STAMP_PAST_LIMIT_MS) / 1000;
   const newest = (now + STAMP_FUTURE_LIMIT_MS) / 1000;
@@ -142,5 +152,16 @@ export function buildBody(
     (sent as string[])[i] = withoutDate(entries[i]!);
     stamped++;
   }
-  return { json: `[${sent.join(",")}]`, stamped };
+  // Brackets, and a comma between entries.
+  let size = sent.length === 0 ? 2 : sent.length + 1;
+  for (const entry of sent) size += Buffer.byteLength(entry);
+  const body = Buffer.allocUnsafe(size);
+  let offset = 0;
+  body[offset++] = 0x5b; // [
+  for (let i = 0; i < sent.length; i++) {
+    if (i > 0) body[offset++] = 0x2c; // ,
+    offset += body.write(sent[i]!, offset);
+  }
+  body[offset] = 0x5d; // ]
+  return { body, stamped };
 }

@@ -36,6 +36,13 @@ export interface DatadogLogExporterOptions extends NetworkExporterOptions {
    */
   readonly url?: string | URL;
   /**
+   * zlib level of the gzip compression, 1 (fastest) to 9 (smallest). Level 3
+   * costs about a fifth less CPU per record than 6 for about 4 % more bytes on
+   * the wire (see the README's figures); Datadog bills logs by their
+   * uncompressed size. @default 6
+   */
+  readonly gzipLevel?: number;
+  /**
    * An undici dispatcher to send through (a `ProxyAgent`, an `Agent` with
    * your own settings). Not closed by the exporter. Exclusive with `tls`.
    * @default an undici Agent of the exporter's own

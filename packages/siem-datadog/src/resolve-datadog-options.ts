@@ -21,6 +21,8 @@ export interface ResolvedTransport {
   /** For messages: `site datadoghq.eu` or the `url`'s origin. */
   readonly target: string;
   readonly compression: "gzip" | "none";
+  /** zlib level when not the default (6, core's `gzipBody`). */
+  readonly gzipLevel: number | undefined;
   readonly tls: TlsOptions | undefined;
   /** The user's dispatcher, if any. */
   readonly dispatcher: Dispatcher | undefined;
@@ -44,6 +46,7 @@ const OWN_OPTIONS = new Set([
   "hostname",
   "url",
   "compression",
+  "gzipLevel",
   "tls",
   "dispatcher",
 ]);
@@ -73,6 +76,18 @@ export function resolveDatadogOptions(
   if (compression !== "gzip" && compression !== "none") {
     throw new RangeError(
       `DatadogLogExporter: compression must be "gzip" or "none", got ${JSON.stringify(compression)}`,
+    );
+  }
+  const gzipLevel = options.gzipLevel;
+  if (
+    gzipLevel !== undefined &&
+    (typeof gzipLevel !== "number" ||
+      !Number.isInteger(gzipLevel) ||
+      gzipLevel < 1 ||
+      gzipLevel > 9)
+  ) {
+    throw new RangeError(
+      `DatadogLogExporter: gzipLevel must be an integer from 1 to 9, got ${String(gzipLevel)}`,
     );
   }
   const dispatcher = options.dispatcher;
@@ -108,6 +123,7 @@ export function resolveDatadogOptions(
       path,
       target,
       compression,
+      gzipLevel: gzipLevel === 6 ? undefined : gzipLevel,
       tls: options.tls,
       dispatcher,
       userAgent: USER_AGENT,

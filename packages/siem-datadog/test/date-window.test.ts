@@ -80,11 +80,11 @@ describe("Datadog's accepted time window (18 h back, 2 h ahead)", () => {
     const entries = [encoder.encode(record)];
     const first = buildBody([record], entries, sentAt);
     expect(first.stamped).toBe(0);
-    expect(JSON.parse(first.json)[0].timestamp).toBe(record.timestampUnix * 1000);
+    expect(JSON.parse(first.body.toString())[0].timestamp).toBe(record.timestampUnix * 1000);
     // The same encoded batch, retried two minutes later.
     const retry = buildBody([record], entries, sentAt + 120_000);
     expect(retry.stamped).toBe(1);
-    const entry = JSON.parse(retry.json)[0];
+    const entry = JSON.parse(retry.body.toString())[0];
     expect("timestamp" in entry).toBe(false);
     const { timestamp: _dropped, ...rest } = JSON.parse(entries[0]!);
     expect(entry).toEqual(rest);

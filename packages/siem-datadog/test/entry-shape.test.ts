@@ -107,6 +107,18 @@ describe("entry shape", () => {
     expect(first!.wireBytes).toBeLessThan(first!.payloadBytes);
   });
 
+  it("sends the same body at any gzipLevel", async () => {
+    const bodies: string[] = [];
+    for (const gzipLevel of [1, 3, 6, 9]) {
+      const exporter = exporterFor({ gzipLevel });
+      exporter.export(full);
+      await exporter.close();
+      expect(server.requests.at(-1)!.headers["content-encoding"]).toBe("gzip");
+      bodies.push(server.requests.at(-1)!.body);
+    }
+    expect(new Set(bodies).size).toBe(1);
+  });
+
   it("uses the defaults: service and source a1, os.hostname(), no ddtags", async () => {
     const exporter = exporterFor();
     exporter.export(full);

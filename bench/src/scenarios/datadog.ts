@@ -1,0 +1,305 @@
+// Datadog: 100,000 records to a local Datadog-intake-compatible server that
+// runs in a process of its own (packages/siem-datadog/test/support), side by
+// side with pino-datadog-transport and @datadog/datadog-api-client.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import type { AuditRecord } from "@a1/siem-core";
+import { DatadogLogExporter } from "@a1/siem-datadog";
+import { client, v2 } from "@datadog/datadog-api-client";
+import pino from "pino";
+import { Pool } from "undici";
+import type { Scenario, ScenarioContext, ScenarioOutcome } from "../harness.js";
+
+const API_KEY = "0123456789abcdef0123456789abcdef";
+const SERVER_ENTRY = fileURLToPath(
+  new URL("../../../packages/siem-datadog/test/support/intake-server-main.ts", import.meta.url),
+);
+/** Records exported between two yields to the event loop (lets batches go out). */
+const CHUNK = 1000;
+const gzipAsync = promisify(gzip);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface IntakeCounters {
+  readonly requests: number;
+  readonly bytes: number;
+  readonly entries: number;
+  readonly uniqueIds: number;
+  readonly duplicates: number;
+  readonly statuses: Record<string, number>;
+}
+
+interface Intake {
+  readonly url: string;
+  readonly port: number;
+  counters(): Promise<IntakeCounters>;
+  stop(): void;
+}
+
+/** Spawns the test intake (`node --import tsx …`) and reads its address from its first line. */
+async function startIntake(): Promise<Intake> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", import.meta.resolve("tsx"), SERVER_ENTRY, API_KEY],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`intake server exited with ${code}`)));
+  });
+  lines.close();
+  const { url, port } = JSON.parse(first) as { url: string; port: number };
+  const control = new Pool(url, { connections: 1 });
+  return {
+    url,
+    port,
+    counters: async () => {
+      const { body } = await control.request({ path: "/_intake/counters", method: "GET" });
+      return (await body.json()) as IntakeCounters;
+    },
+    stop: () => {
+      void control.close();
+      child.kill("SIGTERM");
+    },
+  };
+}
+
+/** Waits until the intake has every record, or until nothing new arrived for `idleMs`. */
+async function settle(intake: Intake, expected: number, idleMs = 10_000): Promise<IntakeCounters> {
+  let last = await intake.counters();
+  let since = Date.now();
+  while (last.uniqueIds < expected && Date.now() - since < idleMs) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = await intake.counters();
+    if (now.uniqueIds !== last.uniqueIds) since = Date.now();
+    last = now;
+  }
+  return last;
+}
+
+function outcome(counters: IntakeCounters, sent: number, notes?: string): ScenarioOutcome {
+  return {
+    delivered: counters.uniqueIds,
+    lost: sent - counters.uniqueIds,
+    requests: counters.requests,
+    bytes: counters.bytes,
+    ...(notes === undefined ? {} : { notes }),
+  };
+}
+
+/**
+ * Calls `exportOne` for every record, timing each call, and yields to the
+ * event loop every CHUNK records (an application serving requests does). With
+ * `backlog`, waits while the client holds more than `maxBacklog` records, so
+ * that a bounded queue is never overrun by a producer faster than the wire.
+ */
+async function feed(
+  context: ScenarioContext,
+  exportOne: (record: AuditRecord) => void,
+  backlog?: () => number,
+  maxBacklog = 20_000,
+): Promise<void> {
+  const { records } = context;
+  for (let start = 0; start < records.length; start += CHUNK) {
+    const end = Math.min(records.length, start + CHUNK);
+    for (let i = start; i < end; i++) {
+      const record = records[i]!;
+      context.timeCall(() => exportOne(record));
+    }
+    await nextTurn();
+    // Waiting on a timer, not spinning on setImmediate: a spin would bill its own CPU to the client.
+    while (backlog !== undefined && backlog() > maxBacklog) await sleep(1);
+  }
+}
+
+function datadogExporterScenario(name: string, compression: "gzip" | "none"): Scenario {
+  return {
+    group: "datadog",
+    name,
+    async run(context) {
+      const intake = await startIntake();
+      try {
+        const failures: string[] = [];
+        const exporter = new DatadogLogExporter({
+          apiKey: API_KEY,
+          url: intake.url,
+          hostname: "bench-host",
+          compression,
+          onError: (error) => failures.push(`${error.reason}: ${error.records.length}`),
+        });
+        await feed(
+          context,
+          (record) => exporter.export(record),
+          () => exporter.stats().pending,
+        );
+        await exporter.close();
+        const stats = exporter.stats();
+        const counters = await settle(intake, context.records.length);
+        return outcome(
+          counters,
+          context.records.length,
+          `stats ${JSON.stringify(stats)}${failures.length > 0 ? `; errors ${failures.slice(0, 3).join(", ")}` : ""}`,
+        );
+      } finally {
+        intake.stop();
+      }
+    },
+  };
+}
+
+export const scenarios: Scenario[] = [
+  {
+    group: "datadog",
+    name: "JSON.stringify (floor)",
+    floor: true,
+    async run(context) {
+      let bytes = 0;
+      for (const record of context.records) {
+        context.timeCall(() => {
+          bytes += JSON.stringify(record).length;
+        });
+      }
+      return { notes: `${bytes} characters, nothing sent` };
+    },
+  },
+  {
+    group: "datadog",
+    name: "stringify + gzip + undici POST of 1,000 (reference)",
+    async run(context) {
+      const intake = await startIntake();
+      const pool = new Pool(intake.url, { connections: 2 });
+      try {
+        const inFlight = new Set<Promise<void>>();
+        let batch: string[] = [];
+        const post = async (entries: string[]) => {
+          const body = await gzipAsync(`[${entries.join(",")}]`);
+          const response = await pool.request({
+            path: "/api/v2/logs",
+            method: "POST",
+            headers: {
+              "dd-api-key": API_KEY,
+              "content-type": "application/json",
+              "content-encoding": "gzip",
+            },
+            body,
+          });
+          await response.body.dump();
+        };
+        const send = () => {
+          const sending = post(batch).finally(() => inFlight.delete(sending));
+          inFlight.add(sending);
+          batch = [];
+        };
+        await feed(
+          context,
+          (record) => {
+            batch.push(JSON.stringify(record));
+            if (batch.length === 1000) send();
+          },
+          () => inFlight.size * 1000,
+          1000,
+        );
+        if (batch.length > 0) send();
+        await Promise.all(inFlight);
+        return outcome(await settle(intake, context.records.length), context.records.length);
+      } finally {
+        await pool.close();
+        intake.stop();
+      }
+    },
+  },
+  datadogExporterScenario("DatadogLogExporter (gzip, default)", "gzip"),
+  datadogExporterScenario("DatadogLogExporter (compression: none)", "none"),
+  {
+    group: "datadog",
+    name: "pino-datadog-transport",
+    async run(context) {
+      const intake = await startIntake();
+      try {
+        const transport = pino.transport({
+          target: "pino-datadog-transport",
+          options: {
+            ddClientConf: {
+              authMethods: { apiKeyAuth: API_KEY },
+              // The client's second server template is `{protocol}://{name}`.
+              serverIndex: 1,
+            },
+            ddServerConf: { protocol: "http", name: `127.0.0.1:${intake.port}` },
+            service: "a1",
+            ddsource: "a1",
+            sendIntervalMs: 1000,
+          },
+        });
+        const logger = pino({ base: undefined }, transport);
+        await feed(context, (record) => logger.info(record.toDict()));
+        const counters = await settle(intake, context.records.length);
+        transport.end();
+        return outcome(
+          counters,
+          context.records.length,
+          "message only; no top-level record fields",
+        );
+      } finally {
+        intake.stop();
+      }
+    },
+  },
+  {
+    group: "datadog",
+    name: "@datadog/datadog-api-client submitLog (1,000/batch, gzip)",
+    async run(context) {
+      const intake = await startIntake();
+      try {
+        const configuration = client.createConfiguration({
+          authMethods: { apiKeyAuth: API_KEY },
+          operationServerIndices: { "v2.LogsApi.submitLog": 1 },
+        });
+        configuration.setServerVariables({ protocol: "http", name: `127.0.0.1:${intake.port}` });
+        const api = new v2.LogsApi(configuration);
+        const inFlight = new Set<Promise<void>>();
+        let failed = 0;
+        let batch: v2.HTTPLogItem[] = [];
+        const send = () => {
+          const sending: Promise<void> = api
+            .submitLog({ body: batch, contentEncoding: "gzip" })
+            .then(
+              () => {},
+              () => {
+                failed++;
+              },
+            )
+            .finally(() => inFlight.delete(sending));
+          inFlight.add(sending);
+          batch = [];
+        };
+        await feed(
+          context,
+          (record) => {
+            batch.push({
+              ddsource: "a1",
+              service: "a1",
+              hostname: "bench-host",
+              message: JSON.stringify(record),
+            });
+            if (batch.length === 1000) send();
+          },
+          () => inFlight.size * 1000,
+          1000,
+        );
+        if (batch.length > 0) send();
+        await Promise.all(inFlight);
+        return outcome(
+          await settle(intake, context.records.length),
+          context.records.length,
+          `message only; no top-level record fields${failed > 0 ? `; ${failed} failed requests` : ""}`,
+        );
+      } finally {
+        intake.stop();
+      }
+    },
+  },
+];
