@@ -5,24 +5,46 @@ import type { ErrorHandler } from "./exporter.js";
 /** Without an `onError`, at most one warning per this many ms (the rest are counted). */
 const WARNING_INTERVAL_MS = 10_000;
 
+/** How an `ErrorReporter` words its warnings and drops. */
+export interface ErrorReporterOptions {
+  /** `code` of the process warnings. @default "A1_SIEM_EXPORT" */
+  readonly warningCode?: string;
+  /** The message of a drop report; the default words overflow and closed in general terms. */
+  readonly dropMessage?: (reason: ExportFailureReason, count: number) => string;
+}
+
 /**
  * Delivers `ExportError`s to the user's `onError`, or as rate-limited process
- * warnings when there is none. A handler that throws never reaches the
- * exporter's caller. Drops made inside `export()` are gathered and reported
- * together in the next microtask, so a flood costs one report per tick.
+ * warnings when there is none. A handler that throws (or an async one that
+ * rejects) never reaches the exporter's caller. Drops made inside `export()`
+ * are gathered and reported together in the next microtask, so a flood costs
+ * one report per tick. For backend authors: one per exporter.
  */
 export class ErrorReporter {
   readonly #onError: ErrorHandler | undefined;
   readonly #source: string;
+  readonly #warningCode: string;
+  readonly #dropMessage: (reason: ExportFailureReason, count: number) => string;
   #lastWarningAt = Number.NEGATIVE_INFINITY;
   #suppressed = 0;
   #pendingDrops: Map<ExportFailureReason, AuditRecord[]> | undefined;
 
-  constructor(source: string, onError: ErrorHandler | undefined) {
+  /**
+   * @param source Shown in warnings, e.g. the exporter's class name.
+   * @param onError The user's handler; without one, reports become warnings.
+   */
+  constructor(
+    source: string,
+    onError: ErrorHandler | undefined,
+    options: ErrorReporterOptions = {},
+  ) {
     this.#source = source;
     this.#onError = onError;
+    this.#warningCode = options.warningCode ?? "A1_SIEM_EXPORT";
+    this.#dropMessage = options.dropMessage ?? dropMessage;
   }
 
+  /** Hands `error` to `onError`, or warns (rate-limited) when there is none. */
   report(error: ExportError): void {
     if (this.#onError) {
       try {
@@ -38,13 +60,13 @@ export class ErrorReporter {
       }
       return;
     }
-    this.#warn(
+    this.warn(
       `${error.records.length || error.rejectedCount || 0} record(s) ${error.reason}: ${error.message}`,
     );
   }
 
   #handlerFailed(handlerError: unknown): void {
-    this.#warn(
+    this.warn(
       `onError threw: ${handlerError instanceof Error ? handlerError.message : String(handlerError)}`,
     );
   }
@@ -65,11 +87,12 @@ export class ErrorReporter {
     this.#pendingDrops = undefined;
     if (!drops) return;
     for (const [reason, records] of drops) {
-      this.report(new ExportError(dropMessage(reason, records.length), { reason, records }));
+      this.report(new ExportError(this.#dropMessage(reason, records.length), { reason, records }));
     }
   }
 
-  #warn(message: string): void {
+  /** A rate-limited `process.emitWarning`: for incidents that concern no record. */
+  warn(message: string): void {
     const now = Date.now();
     if (now - this.#lastWarningAt < WARNING_INTERVAL_MS) {
       this.#suppressed++;
@@ -82,7 +105,7 @@ export class ErrorReporter {
       suppressed > 0
         ? ` (${suppressed} similar warning(s) suppressed; pass onError to see each)`
         : "";
-    process.emitWarning(`[${this.#source}] ${message}${tail}`, { code: "A1_SIEM_EXPORT" });
+    process.emitWarning(`[${this.#source}] ${message}${tail}`, { code: this.#warningCode });
   }
 }
 

@@ -23,6 +23,7 @@ export type {
   RetryOptions,
   TlsOptions,
 } from "./delivery-options.js";
+export { ErrorReporter, type ErrorReporterOptions } from "./error-reporter.js";
 export { ExportError, type ExportErrorOptions, type ExportFailureReason } from "./export-error.js";
 export type {
   AuditExporter,

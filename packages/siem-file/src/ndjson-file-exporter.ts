@@ -4,10 +4,10 @@ import {
   type AuditExporter,
   AuditRecord,
   type AuditRecordDict,
+  ErrorReporter,
   ExportError,
   type ExporterStats,
 } from "@a1/siem-core";
-import { ErrorReporter } from "./error-reporter.js";
 import { LineBuffer } from "./line-buffer.js";
 import { type AppendFile, openAppend, stillAtPath } from "./open-append.js";
 import {
@@ -101,7 +101,17 @@ export class NdjsonFileExporter implements AuditExporter {
     this.#options = resolveFileOptions(options);
     // Absolute, so that a later process.chdir() does not move the file.
     this.path = resolve(path);
-    this.#reporter = new ErrorReporter("NdjsonFileExporter", this.#options.onError);
+    this.#reporter = new ErrorReporter("NdjsonFileExporter", this.#options.onError, {
+      warningCode: "A1_SIEM_FILE",
+      dropMessage: (reason, count) =>
+        `${count} record(s) dropped: ${
+          reason === "overflow"
+            ? "the file cannot be written and maxQueueSize records are already waiting"
+            : reason === "closed"
+              ? "exported after close()"
+              : reason
+        }`,
+    });
     this.#tryOpen();
     this.#timer = setInterval(() => this.#tick(), this.#options.flushIntervalMs);
     this.#timer.unref();
