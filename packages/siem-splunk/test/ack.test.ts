@@ -120,6 +120,25 @@ describe("indexer acknowledgement", () => {
     expect(watch.problems).toEqual([]);
   });
 
+  it("a request that hangs is cut at timeoutMs, not at the (much longer) ack timeout", async () => {
+    // Were the request bounded only by the engine's attempt limit (which covers
+    // the ack wait), this test would outlive vitest's 60 s limit.
+    const { exporter, server } = await start(
+      {},
+      { timeoutMs: 200, ack: { pollIntervalMs: 5, timeoutMs: 120_000 } },
+    );
+    server.script({ kind: "hang", index: true });
+    for (const record of makeRecords(5)) exporter.export(record);
+    await exporter.close();
+    expect(server.eventRequests.map((r) => r.outcome)).toEqual(["hung", "indexed"]);
+    expect(server.stats()).toMatchObject({ distinct: 5, duplicates: 5 });
+    expect(exporter.stats()).toMatchObject({
+      delivered: 5,
+      resentUnanswered: 5,
+      resentUnacknowledged: 0,
+    });
+  });
+
   it("a batch lost before indexing is sent again and arrives once", async () => {
     const { exporter, server } = await start(
       { ack: (ackId) => (ackId === 0 ? { delayMs: 0, lost: true } : { delayMs: 0 }) },
