@@ -45,8 +45,8 @@ export interface SplunkHecExporterOptions extends NetworkExporterOptions {
   readonly ack?: boolean | SplunkAckOptions;
   /**
    * An undici dispatcher (e.g. a `ProxyAgent`) to send through instead of the
-   * exporter's own `Agent`. The exporter never closes it, and `tls` is then
-   * the dispatcher's business.
+   * exporter's own `Agent`. The exporter never closes it. Configure TLS on the
+   * dispatcher: `tls` and `dispatcher` together are refused.
    */
   readonly dispatcher?: Dispatcher;
 }
@@ -98,6 +98,13 @@ export function resolveSplunkOptions(options: SplunkHecExporterOptions): Resolve
     throw new TypeError(`${WHO}: options are required, e.g. { url: "https://splunk:8088" }`);
   }
   const { origin, basePath } = parseBaseUrl(options.url);
+  if (options.dispatcher !== undefined && options.tls !== undefined) {
+    // Silently ignoring tls here would leave a user believing their CA or
+    // client certificate is in use.
+    throw new TypeError(
+      `${WHO}: tls and dispatcher exclude each other; configure TLS on your dispatcher`,
+    );
+  }
   return {
     origin,
     basePath,

@@ -81,6 +81,7 @@ describe("construction", () => {
     [{ timeoutMs: 0 }, /timeoutMs must be an integer >= 1/],
     [{ batchSize: 0 }, /batchSize must be an integer >= 1/],
     [{ dispatcher: {} as Agent }, /dispatcher must be an undici Dispatcher/],
+    [{ dispatcher: new Agent(), tls: { ca: "x" } }, /tls and dispatcher exclude each other/],
   ])("rejects %j", (options, message) => {
     expect(() => make({ token: "t", ...options })).toThrow(message);
   });
