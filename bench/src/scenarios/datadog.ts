@@ -116,7 +116,10 @@ async function feed(
   }
 }
 
-function datadogExporterScenario(name: string, compression: "gzip" | "none"): Scenario {
+function datadogExporterScenario(
+  name: string,
+  options: { compression?: "gzip" | "none"; gzipLevel?: number },
+): Scenario {
   return {
     group: "datadog",
     name,
@@ -128,7 +131,7 @@ function datadogExporterScenario(name: string, compression: "gzip" | "none"): Sc
           apiKey: API_KEY,
           url: intake.url,
           hostname: "bench-host",
-          compression,
+          ...options,
           onError: (error) => failures.push(`${error.reason}: ${error.records.length}`),
         });
         await feed(
@@ -212,8 +215,9 @@ export const scenarios: Scenario[] = [
       }
     },
   },
-  datadogExporterScenario("DatadogLogExporter (gzip, default)", "gzip"),
-  datadogExporterScenario("DatadogLogExporter (compression: none)", "none"),
+  datadogExporterScenario("DatadogLogExporter (gzip, default)", {}),
+  datadogExporterScenario("DatadogLogExporter (gzipLevel: 1)", { gzipLevel: 1 }),
+  datadogExporterScenario("DatadogLogExporter (compression: none)", { compression: "none" }),
   {
     group: "datadog",
     name: "pino-datadog-transport",

@@ -9,7 +9,7 @@ import {
 } from "@a1/siem-core";
 import { Agent, type Dispatcher } from "undici";
 import { type AnswerContext, answerError } from "./datadog-answer.js";
-import { type DatadogEntryEncoder, withoutDate } from "./datadog-entry.js";
+import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
 import { gzipAtLevel } from "./gzip-at-level.js";
 import type { ResolvedTransport } from "./resolve-datadog-options.js";
@@ -143,24 +143,35 @@ export function buildBody(
   // Record times are whole seconds: compare in seconds.
   const oldest = (now - STAMP_PAST_LIMIT_MS) / 1000;
   const newest = (now + STAMP_FUTURE_LIMIT_MS) / 1000;
+  // Where each entry's bytes start: 0, or past its date attribute (see
+  // `DATE_PREFIX_END`) for a record outside the window.
+  const skips = new Array<number>(entries.length);
   let stamped = 0;
-  let sent: readonly string[] = entries;
-  for (let i = 0; i < records.length; i++) {
-    const time = records[i]!.timestampUnix;
-    if (time >= oldest && time <= newest) continue;
-    if (stamped === 0) sent = entries.slice();
-    (sent as string[])[i] = withoutDate(entries[i]!);
-    stamped++;
-  }
   // Brackets, and a comma between entries.
-  let size = sent.length === 0 ? 2 : sent.length + 1;
-  for (const entry of sent) size += Buffer.byteLength(entry);
+  let size = entries.length === 0 ? 2 : entries.length + 1;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const time = records[i]!.timestampUnix;
+    const skip = time >= oldest && time <= newest ? 0 : dateEnd(entry);
+    if (skip > 0) stamped++;
+    skips[i] = skip;
+    size += Buffer.byteLength(entry) - skip;
+  }
   const body = Buffer.allocUnsafe(size);
   let offset = 0;
   body[offset++] = 0x5b; // [
-  for (let i = 0; i < sent.length; i++) {
+  for (let i = 0; i < entries.length; i++) {
     if (i > 0) body[offset++] = 0x2c; // ,
-    offset += body.write(sent[i]!, offset);
+    const entry = entries[i]!;
+    const skip = skips[i]!;
+    if (skip === 0) {
+      offset += body.write(entry, offset);
+    } else {
+      // `{` then the rest after the date: the entry without its first key,
+      // written without building that string.
+      body[offset++] = 0x7b; // {
+      offset += body.write(entry.slice(skip + 1), offset);
+    }
   }
   body[offset] = 0x5d; // ]
   return { body, stamped };

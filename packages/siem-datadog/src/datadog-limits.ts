@@ -24,19 +24,29 @@ export const DEFAULT_BATCH_BYTES = 4_250_000;
 export const MAX_ENTRY_BYTES = 1_000_000;
 
 /**
- * Datadog accepts log times up to 18 h in the past ("Send logs"; "Log Date
- * Remapper", https://docs.datadoghq.com/logs/log_configuration/processors/log_date_remapper/)
- * and 2 h in the future (Log Date Remapper).
+ * How far in the past Datadog accepts a log's time: 18 h ("Send logs"; "Log
+ * Date Remapper",
+ * https://docs.datadoghq.com/logs/log_configuration/processors/log_date_remapper/).
  */
 export const DATADOG_MAX_PAST_MS = 18 * 3600_000;
+
+/** How far in the future Datadog accepts a log's time: 2 h ("Log Date Remapper"). */
 export const DATADOG_MAX_FUTURE_MS = 2 * 3600_000;
 
 /**
- * Safety margin inside that window, for clock skew between this host and
- * Datadog and for the time a request spends in flight: a record whose time is
- * more than 17 h before, or 1 h after, the moment of the attempt is sent
- * without the date attribute.
+ * Safety margin inside Datadog's window, for clock skew between this host and
+ * Datadog and for the time a request spends in flight.
  */
 export const DATE_WINDOW_MARGIN_MS = 3600_000;
+
+/**
+ * A record whose time is more than this before the moment of the attempt
+ * (17 h) is sent without the date attribute: Datadog stamps it on receipt.
+ */
 export const STAMP_PAST_LIMIT_MS = DATADOG_MAX_PAST_MS - DATE_WINDOW_MARGIN_MS;
+
+/**
+ * A record whose time is more than this after the moment of the attempt
+ * (1 h) is sent without the date attribute: Datadog stamps it on receipt.
+ */
 export const STAMP_FUTURE_LIMIT_MS = DATADOG_MAX_FUTURE_MS - DATE_WINDOW_MARGIN_MS;

@@ -1,4 +1,4 @@
-export { DATE_ATTRIBUTE, DatadogEntryEncoder, RESERVED_ATTRIBUTES } from "./datadog-entry.js";
+export { DATE_ATTRIBUTE, RESERVED_ATTRIBUTES } from "./datadog-entry.js";
 export {
   DATADOG_MAX_FUTURE_MS,
   DATADOG_MAX_PAST_MS,

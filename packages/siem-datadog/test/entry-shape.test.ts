@@ -2,7 +2,8 @@ import { hostname } from "node:os";
 import { AuditRecord, type ExportError } from "@a1/siem-core";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DatadogEntryEncoder, DatadogLogExporter, RESERVED_ATTRIBUTES } from "../src/index.js";
+import { DatadogEntryEncoder } from "../src/datadog-entry.js";
+import { DatadogLogExporter, RESERVED_ATTRIBUTES } from "../src/index.js";
 import { type IntakeServer, startIntakeServer, TEST_API_KEY } from "./support/intake-server.js";
 import { makeRecord } from "./support/records.js";
 
