@@ -125,28 +125,39 @@ export class SplunkHecExporter extends BufferedExporter {
   }
 }
 
-/** The engine's options: the user's, with Splunk's defaults, and never the token. */
+/**
+ * The engine's options: every option that is not Splunk's own goes through
+ * untouched (so engine options such as \`spool\` work as documented by core),
+ * with Splunk's defaults, and never the token.
+ */
 function deliveryOptions(
   options: SplunkHecExporterOptions,
   settings: ResolvedSplunkOptions,
 ): DeliveryOptions {
+  const {
+    url: _url,
+    token: _token,
+    index: _index,
+    source: _source,
+    sourcetype: _sourcetype,
+    host: _host,
+    ack: _ack,
+    compression: _compression,
+    tls: _tls,
+    dispatcher: _dispatcher,
+    ...engine
+  } = options;
   const ack = settings.ack;
   return {
+    ...engine,
     batchSize: options.batchSize ?? SPLUNK_DEFAULTS.batchSize,
     maxBatchBytes: options.maxBatchBytes ?? SPLUNK_DEFAULTS.maxBatchBytes,
-    ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
-    ...(options.maxQueueSize === undefined ? {} : { maxQueueSize: options.maxQueueSize }),
-    ...(options.overflow === undefined ? {} : { overflow: options.overflow }),
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
-    ...(options.onError === undefined ? {} : { onError: options.onError }),
-    ...(options.concurrency !== undefined
-      ? { concurrency: options.concurrency }
-      : ack
-        ? { concurrency: SPLUNK_DEFAULTS.ackConcurrency }
-        : {}),
+    ...(options.concurrency === undefined && ack
+      ? { concurrency: SPLUNK_DEFAULTS.ackConcurrency }
+      : {}),
     // With acknowledgement, one attempt is the request and the wait for its
-    // ack; the request keeps its own limit inside (see HecBatchSender).
-    // The ack deadline is checked at each poll, which may itself take a request's limit.
+    // ack; the request keeps its own limit inside (see HecBatchSender). The
+    // ack deadline is checked at each poll, which may itself take a request's limit.
     timeoutMs: ack
       ? 2 * settings.requestTimeoutMs + ack.timeoutMs + ack.pollIntervalMs
       : settings.requestTimeoutMs,

@@ -11,11 +11,12 @@ export class AccountingWatch {
     this.#source = source;
   }
 
-  /** Checks `received === delivered + failed + dropped + pending` now. */
+  /** Checks `received === delivered + failed + dropped + pending (+ retained, with a spool)` now. */
   check(where: string): void {
     if (!this.#source) return;
     const s = this.#source();
-    if (s.received !== s.delivered + s.failed + s.dropped + s.pending || s.pending < 0) {
+    const retained = (s as { retained?: number }).retained ?? 0;
+    if (s.received !== s.delivered + s.failed + s.dropped + s.pending + retained || s.pending < 0) {
       this.problems.push(`${where}: ${JSON.stringify(s)}`);
     }
   }
