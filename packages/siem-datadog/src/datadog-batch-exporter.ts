@@ -8,6 +8,7 @@ import {
   type TlsOptions,
 } from "@a1/siem-core";
 import { Agent, type Dispatcher } from "undici";
+import { type ConfigurationAlarm, problemOfStatus } from "./configuration-alarm.js";
 import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
@@ -35,11 +36,18 @@ export class DatadogBatchExporter implements BatchExporter {
   readonly #transport: ResolvedTransport;
   readonly #headers: Record<string, string>;
   readonly #context: AnswerContext;
+  readonly #alarm: ConfigurationAlarm;
   #dispatcher: Dispatcher | undefined;
   #stampedAtSend = 0;
 
-  constructor(encoder: DatadogEntryEncoder, transport: ResolvedTransport, apiKey: string) {
+  constructor(
+    encoder: DatadogEntryEncoder,
+    transport: ResolvedTransport,
+    apiKey: string,
+    alarm: ConfigurationAlarm,
+  ) {
     this.#encoder = encoder;
+    this.#alarm = alarm;
     this.#transport = transport;
     this.#headers = {
       "dd-api-key": apiKey,
@@ -78,7 +86,10 @@ export class DatadogBatchExporter implements BatchExporter {
         signal,
       });
     } catch (error) {
-      throw networkExportError(error, signal);
+      const failure = networkExportError(error, signal);
+      // Only a TLS failure is permanent among network errors: no retry fixes a certificate.
+      if (!failure.retryable) this.#alarm.raise("tls", `Datadog ${failure.message}`);
+      throw failure;
     }
     const { statusCode } = response;
     if (statusCode >= 200 && statusCode < 300) {
@@ -88,7 +99,10 @@ export class DatadogBatchExporter implements BatchExporter {
       return;
     }
     const text = await readTextUpTo(response.body, ERROR_BODY_LIMIT).catch(() => "");
-    throw answerError(statusCode, response.headers, text, this.#context);
+    const failure = answerError(statusCode, response.headers, text, this.#context);
+    const problem = problemOfStatus(statusCode);
+    if (problem !== undefined) this.#alarm.raise(problem, failure.message);
+    throw failure;
   }
 
   #compress(body: Buffer): Promise<Buffer> | Buffer {

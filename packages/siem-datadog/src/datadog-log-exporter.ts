@@ -1,4 +1,5 @@
 import { BufferedExporter } from "@a1/siem-core";
+import { ConfigurationAlarm, type ConfigurationProblem } from "./configuration-alarm.js";
 import { DatadogBatchExporter } from "./datadog-batch-exporter.js";
 import { DatadogEntryEncoder } from "./datadog-entry.js";
 import { MAX_ENTRIES_PER_REQUEST, MAX_PAYLOAD_BYTES } from "./datadog-limits.js";
@@ -31,6 +32,7 @@ import { resolveDatadogOptions } from "./resolve-datadog-options.js";
  */
 export class DatadogLogExporter extends BufferedExporter {
   readonly #batch: DatadogBatchExporter;
+  readonly #alarm: ConfigurationAlarm;
   /** The Datadog site in force (from `site`, `DD_SITE` or the default). */
   readonly site: DatadogSite;
   /** Where entries are POSTed, e.g. `https://http-intake.logs.datadoghq.eu/api/v2/logs`. */
@@ -38,10 +40,12 @@ export class DatadogLogExporter extends BufferedExporter {
 
   constructor(options: DatadogLogExporterOptions = {}) {
     const resolved = resolveDatadogOptions(options);
+    const alarm = new ConfigurationAlarm();
     const batch = new DatadogBatchExporter(
       new DatadogEntryEncoder(resolved.entry),
       resolved.transport,
       resolved.apiKey,
+      alarm,
     );
     super(batch, resolved.delivery, {
       maxBatchSize: MAX_ENTRIES_PER_REQUEST,
@@ -49,8 +53,19 @@ export class DatadogLogExporter extends BufferedExporter {
       maxBatchBytes: MAX_PAYLOAD_BYTES - 1,
     });
     this.#batch = batch;
+    this.#alarm = alarm;
     this.site = resolved.site;
     this.endpoint = `${resolved.transport.origin}${resolved.transport.path}`;
+  }
+
+  /**
+   * Configuration errors met so far: `"api-key"` (Datadog answered 401 or
+   * 403), `"tls"` (the certificate could not be verified), `"url"` (404, 405
+   * or a redirect: `url` points at something that is not the intake). Each is
+   * also announced once as a `DatadogConfigurationWarning` process warning.
+   */
+  get configurationProblems(): readonly ConfigurationProblem[] {
+    return this.#alarm.problems;
   }
 
   /** The engine's counters and `stampedAtSend` (records sent without their date: see the README). */

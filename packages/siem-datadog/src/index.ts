@@ -1,3 +1,4 @@
+export type { ConfigurationProblem } from "./configuration-alarm.js";
 export { DATE_ATTRIBUTE, RESERVED_ATTRIBUTES } from "./datadog-entry.js";
 export {
   DATADOG_MAX_FUTURE_MS,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ExportError } from "@a1/siem-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConfigurationAlarm } from "../src/configuration-alarm.js";
 import { DatadogBatchExporter } from "../src/datadog-batch-exporter.js";
 import { DatadogEntryEncoder } from "../src/datadog-entry.js";
 import { DatadogLogExporter, type DatadogLogExporterOptions } from "../src/index.js";
@@ -36,6 +37,7 @@ async function attempt(serverUrl: string): Promise<ExportError | undefined> {
     new DatadogEntryEncoder(resolved.entry),
     resolved.transport,
     resolved.apiKey,
+    new ConfigurationAlarm(),
   );
   try {
     await batch.exportBatch(makeRecords(2), { signal: new AbortController().signal });
@@ -91,6 +93,34 @@ describe("answers", () => {
     expect(errors[0]).toMatchObject({ reason: "rejected", status: 403, retryable: false });
     expect(errors[0]!.message).toMatch(/refused the API key \(HTTP 403\)/);
     expect(errors[0]!.message).toContain(server.url);
+  });
+
+  it("401/403: announced once as a configuration warning, even with onError", async () => {
+    const warnings: Error[] = [];
+    const listener = (warning: Error) => warnings.push(warning);
+    process.on("warning", listener);
+    try {
+      server.setOutage({ status: 403 });
+      const { exporter, errors } = exporterFor({ batchSize: 1 });
+      for (const record of makeRecords(3)) exporter.export(record);
+      await exporter.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(errors).toHaveLength(3);
+      expect(exporter.configurationProblems).toEqual(["api-key"]);
+    } finally {
+      process.off("warning", listener);
+    }
+    const ours = warnings.filter((warning) => warning.name === "DatadogConfigurationWarning");
+    expect(ours).toHaveLength(1);
+    expect(ours[0]).toMatchObject({ code: "A1_SIEM_DATADOG_CONFIG" });
+    expect(ours[0]!.message).toMatch(/refused the API key \(HTTP 403\)/);
+  });
+
+  it("a url that is not the intake (404): announced as a url problem", async () => {
+    const { exporter } = exporterFor({ url: `${server.url}/not-the-intake` });
+    exporter.export(makeRecords(1)[0]!);
+    await exporter.close();
+    expect(exporter.configurationProblems).toEqual(["url"]);
   });
 
   it("401: an authentication problem, rejected once and said so", async () => {
@@ -261,6 +291,7 @@ describe("answers", () => {
         expect(exporter.stats()).toMatchObject({ failed: 3, retries: 0 });
         expect(errors[0]!.reason).toBe("rejected");
         expect(errors[0]!.message).toMatch(/TLS error/);
+        expect(exporter.configurationProblems).toEqual(["tls"]);
       } finally {
         await secure.close();
       }
