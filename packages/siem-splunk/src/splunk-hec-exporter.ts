@@ -98,6 +98,11 @@ export class SplunkHecExporter extends BufferedExporter {
     return { ...super.stats(), ...this.#sender.counters };
   }
 
+  /**
+   * Delivers what is queued (waiting out retries and, with `ack`, the
+   * acknowledgements), then closes the exporter's own connections (an
+   * injected `dispatcher` stays open). Idempotent; never rejects.
+   */
   override close(): Promise<void> {
     const closing = super.close();
     void closing.then(() => {
