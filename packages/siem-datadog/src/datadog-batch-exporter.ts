@@ -157,36 +157,37 @@ export function buildBody(
   // Record times are whole seconds: compare in seconds.
   const oldest = (now - STAMP_PAST_LIMIT_MS) / 1000;
   const newest = (now + STAMP_FUTURE_LIMIT_MS) / 1000;
-  // Where each entry's bytes start: 0, or past its date attribute (see
-  // `DATE_PREFIX_END`) for a record outside the window.
-  const skips = new Array<number>(entries.length);
-  let stamped = 0;
-  // Brackets, and a comma between entries.
-  let size = entries.length === 0 ? 2 : entries.length + 1;
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    const time = records[i]!.timestampUnix;
-    const skip = time >= oldest && time <= newest ? 0 : dateEnd(entry);
-    if (skip > 0) stamped++;
-    skips[i] = skip;
-    size += Buffer.byteLength(entry) - skip;
-  }
-  const body = Buffer.allocUnsafe(size);
+  // Sized by characters, which is the byte count of an ASCII body (the usual
+  // case) and a lower bound otherwise; grown when an entry might not fit.
+  // Measuring every entry's UTF-8 length first would cost a pass over the body.
+  let charsLeft = entries.length + 1;
+  for (const entry of entries) charsLeft += entry.length;
+  let body = Buffer.allocUnsafe(Math.max(2, charsLeft));
   let offset = 0;
+  let stamped = 0;
   body[offset++] = 0x5b; // [
   for (let i = 0; i < entries.length; i++) {
     if (i > 0) body[offset++] = 0x2c; // ,
-    const entry = entries[i]!;
-    const skip = skips[i]!;
-    if (skip === 0) {
-      offset += body.write(entry, offset);
-    } else {
-      // `{` then the rest after the date: the entry without its first key,
-      // written without building that string.
+    let entry = entries[i]!;
+    charsLeft -= entry.length + 1;
+    const time = records[i]!.timestampUnix;
+    if (time < oldest || time > newest) {
+      // Without its date: `{`, then the entry after the date's comma (see `dateEnd`).
       body[offset++] = 0x7b; // {
-      offset += body.write(entry.slice(skip + 1), offset);
+      entry = entry.slice(dateEnd(entry) + 1);
+      stamped++;
     }
+    // A character takes at most 3 UTF-8 bytes: measure only when that might not fit.
+    if (offset + entry.length * 3 + charsLeft > body.length) {
+      const needed = offset + Buffer.byteLength(entry) + charsLeft;
+      if (needed > body.length) {
+        const grown = Buffer.allocUnsafe(Math.max(needed, Math.ceil(body.length * 1.5)));
+        body.copy(grown, 0, 0, offset);
+        body = grown;
+      }
+    }
+    offset += body.write(entry, offset);
   }
-  body[offset] = 0x5d; // ]
-  return { body, stamped };
+  body[offset++] = 0x5d; // ]
+  return { body: body.subarray(0, offset), stamped };
 }

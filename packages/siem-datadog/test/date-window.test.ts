@@ -1,4 +1,5 @@
 import { type AuditRecord, ExportError } from "@a1/siem-core";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildBody } from "../src/datadog-batch-exporter.js";
 import { DatadogEntryEncoder } from "../src/datadog-entry.js";
@@ -105,5 +106,46 @@ describe("Datadog's accepted time window (18 h back, 2 h ahead)", () => {
     expect(errors).toHaveLength(1);
     expect(ExportError.isInstance(errors[0])).toBe(true);
     expect(exporter.stats()).toMatchObject({ failed: 1, stampedAtSend: 0 });
+  });
+});
+
+describe("the request body", () => {
+  it("is the JSON array of the entries, dates dropped outside the window, for any text", () => {
+    const encoder = new DatadogEntryEncoder({
+      source: "a1",
+      service: "a1",
+      hostname: "h\u00e9",
+      tags: "",
+    });
+    const now = Date.now();
+    const record = fc
+      .record({
+        text: fc.string({ unit: "grapheme", maxLength: 300 }),
+        age: fc.integer({ min: -3 * HOUR, max: 40 * HOUR }),
+      })
+      .map(({ text, age }, i = 0) =>
+        makeRecord(i, {
+          errorMessage: text,
+          timestampUnix: Math.max(0, Math.floor(now / 1000) - age),
+        }),
+      );
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 40 }), (records) => {
+        const entries = records.map((r) => encoder.encode(r));
+        const { body, stamped } = buildBody(records, entries, now);
+        const expected = entries.map((entry, i) => {
+          const parsed = JSON.parse(entry) as Record<string, unknown>;
+          const age = now / 1000 - records[i]!.timestampUnix;
+          const outside = age > STAMP_PAST_LIMIT_MS / 1000 || -age > STAMP_FUTURE_LIMIT_MS / 1000;
+          if (outside) delete parsed.timestamp;
+          return parsed;
+        });
+        expect(JSON.parse(body.toString("utf8"))).toEqual(expected);
+        expect(stamped).toBe(expected.filter((entry) => !("timestamp" in entry)).length);
+        // Exactly the bytes of the JSON: no slack left at the end.
+        expect(body.length).toBe(Buffer.byteLength(body.toString("utf8")));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
