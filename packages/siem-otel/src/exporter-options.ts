@@ -47,8 +47,10 @@ export interface OpenTelemetryExporterOptions extends NetworkExporterOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /**
    * Request encoding. Falls back to `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, then
-   * `OTEL_EXPORTER_OTLP_PROTOCOL`.
-   * @default "http/protobuf"
+   * `OTEL_EXPORTER_OTLP_PROTOCOL`. JSON is what the JS SDK's OTLP/HTTP log
+   * exporter sends and costs less CPU per record with the SDK's serializers;
+   * protobuf is about 30 % fewer bytes.
+   * @default "http/json"
    */
   readonly protocol?: OtlpHttpProtocol;
   /**

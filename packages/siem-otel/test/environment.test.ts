@@ -19,10 +19,10 @@ function resolve(
 }
 
 describe("resolving options and environment", () => {
-  test("defaults: localhost:4318/v1/logs, protobuf, no compression, service a1", () => {
+  test("defaults: localhost:4318/v1/logs, JSON, no compression, service a1", () => {
     const { config, warnings } = resolve({});
     expect(config.url.href).toBe("http://localhost:4318/v1/logs");
-    expect(config.protocol).toBe("http/protobuf");
+    expect(config.protocol).toBe("http/json");
     expect(config.compression).toBe("none");
     expect(config.headers).toEqual({});
     expect(config.resource.attributes["service.name"]).toBe("a1");
@@ -126,15 +126,16 @@ describe("resolving options and environment", () => {
       OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: "3000",
       OTEL_EXPORTER_OTLP_COMPRESSION: "gzip",
       OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "http/protobuf",
     };
     expect(resolve(env).config).toMatchObject({
       timeoutMs: 3000,
       compression: "gzip",
-      protocol: "http/json",
-    });
-    expect(resolve(env, { compression: "none", protocol: "http/protobuf" }).config).toMatchObject({
-      compression: "none",
       protocol: "http/protobuf",
+    });
+    expect(resolve(env, { compression: "none", protocol: "http/json" }).config).toMatchObject({
+      compression: "none",
+      protocol: "http/json",
     });
   });
 
@@ -196,7 +197,7 @@ describe("the exporter reads the environment", () => {
     vi.stubEnv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", `${server.endpoint}/custom/logs`);
     vi.stubEnv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9");
     vi.stubEnv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20env-token");
-    vi.stubEnv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    vi.stubEnv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
     vi.stubEnv("OTEL_SERVICE_NAME", "authz-from-env");
     vi.stubEnv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=prod");
     const exporter = new OpenTelemetryExporter(FAST);
@@ -206,7 +207,7 @@ describe("the exporter reads the environment", () => {
     const request = server.requests.at(-1)!;
     expect(request.path).toBe("/custom/logs");
     expect(request.headers.authorization).toBe("Bearer env-token");
-    expect(request.contentType).toBe("application/json");
+    expect(request.contentType).toBe("application/x-protobuf");
     const resource = request.records[0]!.resource;
     expect(plain(resource["service.name"])).toBe("authz-from-env");
     expect(plain(resource["deployment.environment.name"])).toBe("prod");
@@ -228,6 +229,7 @@ describe("the exporter reads the environment", () => {
     expect(exporter.stats().delivered).toBe(1);
     const request = server.requests.at(-1)!;
     expect(request.path).toBe("/v1/logs");
+    expect(request.contentType).toBe("application/json"); // the default
     expect(request.headers["x-tenant"]).toBe("option");
     expect(plain(request.records[0]!.resource["service.name"])).toBe("from-option");
   });

@@ -154,6 +154,19 @@ export function plain(v: Value | undefined): unknown {
   return null;
 }
 
+/** Counts the LogRecords of an OTLP/JSON request without normalising them. */
+export function countJsonLogRecords(body: Buffer): number {
+  const request = JSON.parse(body.toString("utf8")) as {
+    resourceLogs?: { scopeLogs?: { logRecords?: unknown[] }[] }[];
+  };
+  let count = 0;
+  for (const resourceLogs of request.resourceLogs ?? []) {
+    for (const scopeLogs of resourceLogs.scopeLogs ?? [])
+      count += scopeLogs.logRecords?.length ?? 0;
+  }
+  return count;
+}
+
 /**
  * Counts the LogRecords of a protobuf request without decoding them: walks
  * ExportLogsServiceRequest.resource_logs(1) → ResourceLogs.scope_logs(2) →

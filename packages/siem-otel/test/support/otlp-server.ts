@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { gunzipSync } from "node:zlib";
 import {
+  countJsonLogRecords,
   countProtobufLogRecords,
   type DecodedLogRecord,
   decodeLogsRequest,
@@ -144,7 +145,7 @@ export class OtlpTestServer {
     if (this.#options.countOnly) {
       recordCount = contentType.includes("protobuf")
         ? countProtobufLogRecords(body)
-        : decodeLogsRequest(body, contentType).length;
+        : countJsonLogRecords(body);
     } else {
       records = decodeLogsRequest(body, contentType);
       recordCount = records.length;
