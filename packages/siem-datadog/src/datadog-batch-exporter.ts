@@ -13,6 +13,7 @@ import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
 import { gzipAtLevel } from "./gzip-at-level.js";
+import type { ValidateOutcome } from "./health-check.js";
 import type { ResolvedTransport } from "./resolve-datadog-options.js";
 
 /** Most bytes of an error answer read for the message. */
@@ -35,6 +36,7 @@ export class DatadogBatchExporter implements BatchExporter {
   readonly #encoder: DatadogEntryEncoder;
   readonly #transport: ResolvedTransport;
   readonly #headers: Record<string, string>;
+  readonly #validateHeaders: Record<string, string>;
   readonly #context: AnswerContext;
   readonly #alarm: ConfigurationAlarm;
   #dispatcher: Dispatcher | undefined;
@@ -54,6 +56,11 @@ export class DatadogBatchExporter implements BatchExporter {
       "content-type": "application/json",
       "user-agent": transport.userAgent,
       ...(transport.compression === "gzip" ? { "content-encoding": "gzip" } : {}),
+    };
+    this.#validateHeaders = {
+      "dd-api-key": apiKey,
+      accept: "application/json",
+      "user-agent": transport.userAgent,
     };
     this.#context = { target: transport.target, secrets: [apiKey] };
     this.#dispatcher = transport.dispatcher;
@@ -103,6 +110,28 @@ export class DatadogBatchExporter implements BatchExporter {
     const problem = problemOfStatus(statusCode);
     if (problem !== undefined) this.#alarm.raise(problem, failure.message);
     throw failure;
+  }
+
+  /** Strings to blank out of text that came back (the key). */
+  get secrets(): readonly string[] {
+    return this.#context.secrets;
+  }
+
+  /** One `GET /api/v1/validate` with the key: its answer, or the error that stopped it. */
+  async validateKey(signal: AbortSignal): Promise<ValidateOutcome> {
+    try {
+      const response = await this.#getDispatcher().request({
+        origin: this.#transport.validateOrigin,
+        path: this.#transport.validatePath,
+        method: "GET",
+        headers: this.#validateHeaders,
+        signal,
+      });
+      const body = await readTextUpTo(response.body, ERROR_BODY_LIMIT).catch(() => "");
+      return { status: response.statusCode, body };
+    } catch (error) {
+      return { error, signal };
+    }
   }
 
   #compress(body: Buffer): Promise<Buffer> | Buffer {

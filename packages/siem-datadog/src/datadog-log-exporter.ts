@@ -8,6 +8,7 @@ import type {
   DatadogLogExporterOptions,
 } from "./datadog-log-exporter-options.js";
 import type { DatadogSite } from "./datadog-sites.js";
+import { type DatadogHealth, judgeHealth } from "./health-check.js";
 import { resolveDatadogOptions } from "./resolve-datadog-options.js";
 
 /**
@@ -33,6 +34,8 @@ import { resolveDatadogOptions } from "./resolve-datadog-options.js";
 export class DatadogLogExporter extends BufferedExporter {
   readonly #batch: DatadogBatchExporter;
   readonly #alarm: ConfigurationAlarm;
+  readonly #healthTarget: string;
+  readonly #timeoutMs: number;
   /** The Datadog site in force (from `site`, `DD_SITE` or the default). */
   readonly site: DatadogSite;
   /** Where entries are POSTed, e.g. `https://http-intake.logs.datadoghq.eu/api/v2/logs`. */
@@ -54,6 +57,8 @@ export class DatadogLogExporter extends BufferedExporter {
     });
     this.#batch = batch;
     this.#alarm = alarm;
+    this.#healthTarget = `${resolved.transport.validateOrigin}${resolved.transport.validatePath}`;
+    this.#timeoutMs = this.deliveryOptions.timeoutMs;
     this.site = resolved.site;
     this.endpoint = `${resolved.transport.origin}${resolved.transport.path}`;
   }
@@ -66,6 +71,19 @@ export class DatadogLogExporter extends BufferedExporter {
    */
   get configurationProblems(): readonly ConfigurationProblem[] {
     return this.#alarm.problems;
+  }
+
+  /**
+   * Asks Datadog whether it accepts the API key (`GET https://api.<site>/api/v1/validate`,
+   * or `<url>/api/v1/validate` with `url`), within `timeoutMs`. Resolves with
+   * what it found, in words; never throws, never retries, and sends no record.
+   * Useful at startup: a refused key otherwise shows only when the first
+   * batch is rejected.
+   */
+  async healthCheck(): Promise<DatadogHealth> {
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const outcome = await this.#batch.validateKey(signal);
+    return judgeHealth(outcome, this.#healthTarget, this.#batch.secrets);
   }
 
   /** The engine's counters and `stampedAtSend` (records sent without their date: see the README). */

@@ -16,3 +16,4 @@ export type {
   DatadogLogExporterOptions,
 } from "./datadog-log-exporter-options.js";
 export { DATADOG_SITES, type DatadogSite } from "./datadog-sites.js";
+export type { DatadogHealth } from "./health-check.js";

@@ -18,6 +18,10 @@ export interface ResolvedTransport {
   readonly origin: string;
   /** Path and query of the intake under `origin`. */
   readonly path: string;
+  /** Where `healthCheck()` asks: `https://api.<site>`, or the `url`'s origin. */
+  readonly validateOrigin: string;
+  /** `/api/v1/validate`, under the `url`'s path prefix if any. */
+  readonly validatePath: string;
   /** For messages: `site datadoghq.eu` or the `url`'s origin. */
   readonly target: string;
   readonly compression: "gzip" | "none";
@@ -50,6 +54,9 @@ const OWN_OPTIONS = new Set([
   "tls",
   "dispatcher",
 ]);
+
+/** Datadog's "Validate API key" endpoint, on the API host of the site. */
+const VALIDATE_PATH = "/api/v1/validate";
 
 const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 const USER_AGENT = `a1-siem-datadog/${VERSION} (node ${process.version})`;
@@ -99,7 +106,7 @@ export function resolveDatadogOptions(
       "DatadogLogExporter: pass either tls or dispatcher; configure TLS on your own dispatcher",
     );
   }
-  const { origin, path, target } = resolveEndpoint(options.url, site);
+  const { origin, path, target, validateOrigin, validatePath } = resolveEndpoint(options.url, site);
 
   const delivery: Record<string, unknown> = {
     batchSize: MAX_ENTRIES_PER_REQUEST,
@@ -121,6 +128,8 @@ export function resolveDatadogOptions(
     transport: {
       origin,
       path,
+      validateOrigin,
+      validatePath,
       target,
       compression,
       gzipLevel: gzipLevel === 6 ? undefined : gzipLevel,
@@ -153,9 +162,15 @@ function resolveApiKey(option: unknown, fromEnv: string | undefined): string {
 function resolveEndpoint(
   url: string | URL | undefined,
   site: DatadogSite,
-): { origin: string; path: string; target: string } {
+): { origin: string; path: string; target: string; validateOrigin: string; validatePath: string } {
   if (url === undefined) {
-    return { origin: intakeOrigin(site), path: INTAKE_PATH, target: `site ${site}` };
+    return {
+      origin: intakeOrigin(site),
+      path: INTAKE_PATH,
+      target: `site ${site}`,
+      validateOrigin: `https://api.${site}`,
+      validatePath: VALIDATE_PATH,
+    };
   }
   let parsed: URL;
   try {
@@ -177,6 +192,8 @@ function resolveEndpoint(
     origin: parsed.origin,
     path: `${prefix}${INTAKE_PATH}${parsed.search}`,
     target: parsed.origin,
+    validateOrigin: parsed.origin,
+    validatePath: `${prefix}${VALIDATE_PATH}`,
   };
 }
 

@@ -1,6 +1,7 @@
 // A Datadog Logs intake v2 for tests and benchmarks: it speaks the API as
 // "Send logs" documents it (https://docs.datadoghq.com/api/latest/logs/send-logs/),
-// enforces its limits, and injects faults on request.
+// enforces its limits, and injects faults on request. It also answers
+// "Validate API key" (GET /api/v1/validate), which Datadog serves on api.<site>.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -159,6 +160,13 @@ export async function startIntakeServer(options: IntakeServerOptions = {}): Prom
       return;
     }
 
+    if (request.method === "GET" && path.split("?")[0] === "/api/v1/validate") {
+      // "Validate API key": 200 {"valid":true}, or 403 for a key it does not know.
+      const key = request.headers["dd-api-key"];
+      if (typeof key === "string" && apiKeys.has(key)) answer(200, { valid: true });
+      else answer(403, { errors: ["Forbidden"] });
+      return;
+    }
     if (request.method !== "POST" || path.split("?")[0] !== "/api/v2/logs") {
       answer(404, { errors: ["Not found"] });
       return;
