@@ -1,15 +1,17 @@
 import type { NetworkExporterOptions } from "@a1/siem-core";
-import type { LoggerProvider } from "@opentelemetry/api-logs";
+import type { Logger } from "@opentelemetry/api-logs";
 
 /** The OTLP/HTTP encodings this exporter speaks. gRPC is not supported. */
 export type OtlpHttpProtocol = "http/protobuf" | "http/json";
 
 /**
- * An application's own OpenTelemetry `LoggerProvider` (the SDK's, or any
- * implementation of the API's interface). `forceFlush()` is called by the
- * exporter's `flush()` and `close()` when the provider has it.
+ * An application's own OpenTelemetry `LoggerProvider`: the SDK's, or any
+ * implementation of the API's `LoggerProvider` interface.
  */
-export interface ApplicationLoggerProvider extends LoggerProvider {
+export interface ApplicationLoggerProvider {
+  /** Called once, with this package's name and version as the instrumentation scope. */
+  getLogger(name: string, version?: string): Logger;
+  /** Called by the exporter's `flush()` and `close()` when the provider has it (the SDK's has). */
   forceFlush?(): Promise<void>;
 }
 

@@ -1,5 +1,8 @@
 // Delivery under faults: an outage longer than the queue, thousands of records
 // across every retryable fault, and the accounting invariant at every moment.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ExportError } from "@a1/siem-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -194,4 +197,26 @@ test("property: whatever the receiver answers, every record is accounted for exa
     ),
     { numRuns: 60 },
   );
+});
+
+test("with a spool, records kept during an outage are delivered by the next process", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "a1-otel-spool-"));
+  try {
+    const from = server.accepted.length;
+    server.answerAlways({ status: 503 });
+    const first = exporterFor(server, { spool: { dir } });
+    for (const record of manyRecords(20, "spooled")) first.exporter.export(record);
+    await first.exporter.close();
+    expect(first.exporter.stats()).toMatchObject({ received: 20, delivered: 0, pending: 0 });
+    expect(server.accepted.length).toBe(from);
+
+    // The receiver is back; a new exporter on the same spool sends them first.
+    server.answerAlways({});
+    const second = exporterFor(server, { spool: { dir } });
+    await second.exporter.close();
+    expect(new Set(idsOf(from))).toEqual(new Set(manyRecords(20, "spooled").map((r) => r.eventId)));
+    expect(second.exporter.stats()).toMatchObject({ delivered: 20, pending: 0 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
