@@ -13,7 +13,7 @@ import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
 import { gzipAtLevel } from "./gzip-at-level.js";
-import type { ValidateOutcome } from "./health-check.js";
+import { type DatadogHealth, judgeHealth, type ValidateOutcome } from "./health-check.js";
 import type { ResolvedTransport } from "./resolve-datadog-options.js";
 
 /** Most bytes of an error answer read for the message. */
@@ -40,6 +40,7 @@ export class DatadogBatchExporter implements BatchExporter {
   readonly #context: AnswerContext;
   readonly #alarm: ConfigurationAlarm;
   #dispatcher: Dispatcher | undefined;
+  #closed = false;
   #stampedAtSend = 0;
 
   constructor(
@@ -112,13 +113,12 @@ export class DatadogBatchExporter implements BatchExporter {
     throw failure;
   }
 
-  /** Strings to blank out of text that came back (the key). */
-  get secrets(): readonly string[] {
-    return this.#context.secrets;
+  /** One `GET /api/v1/validate` with the key, judged (see `judgeHealth`). Never throws. */
+  async checkHealth(signal: AbortSignal, target: string): Promise<DatadogHealth> {
+    return judgeHealth(await this.#validateKey(signal), target, this.#context.secrets);
   }
 
-  /** One `GET /api/v1/validate` with the key: its answer, or the error that stopped it. */
-  async validateKey(signal: AbortSignal): Promise<ValidateOutcome> {
+  async #validateKey(signal: AbortSignal): Promise<ValidateOutcome> {
     try {
       const response = await this.#getDispatcher().request({
         origin: this.#transport.validateOrigin,
@@ -141,6 +141,7 @@ export class DatadogBatchExporter implements BatchExporter {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     // A dispatcher the user passed is theirs to close.
     if (this.#transport.dispatcher === undefined && this.#dispatcher !== undefined) {
       const dispatcher = this.#dispatcher;
@@ -151,6 +152,10 @@ export class DatadogBatchExporter implements BatchExporter {
 
   /** Created at the first request, so that a constructor that throws leaves nothing open. */
   #getDispatcher(): Dispatcher {
+    // After close(), nothing may open a socket that nobody would close.
+    if (this.#closed && this.#transport.dispatcher === undefined) {
+      throw new Error("the exporter is closed");
+    }
     this.#dispatcher ??= new Agent(
       this.#transport.tls === undefined ? {} : { connect: tlsConnectOptions(this.#transport.tls) },
     );

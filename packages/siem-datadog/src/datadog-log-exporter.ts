@@ -8,7 +8,7 @@ import type {
   DatadogLogExporterOptions,
 } from "./datadog-log-exporter-options.js";
 import type { DatadogSite } from "./datadog-sites.js";
-import { type DatadogHealth, judgeHealth } from "./health-check.js";
+import type { DatadogHealth } from "./health-check.js";
 import { resolveDatadogOptions } from "./resolve-datadog-options.js";
 
 /**
@@ -81,9 +81,7 @@ export class DatadogLogExporter extends BufferedExporter {
    * batch is rejected.
    */
   async healthCheck(): Promise<DatadogHealth> {
-    const signal = AbortSignal.timeout(this.#timeoutMs);
-    const outcome = await this.#batch.validateKey(signal);
-    return judgeHealth(outcome, this.#healthTarget, this.#batch.secrets);
+    return this.#batch.checkHealth(AbortSignal.timeout(this.#timeoutMs), this.#healthTarget);
   }
 
   /** The engine's counters and `stampedAtSend` (records sent without their date: see the README). */

@@ -90,3 +90,14 @@ describe("healthCheck()", () => {
     await dispatcher.close();
   });
 });
+
+describe("healthCheck() after close()", () => {
+  it("opens no socket and says the exporter is closed", async () => {
+    const exporter = exporterWith();
+    await exporter.close();
+    const health = await exporter.healthCheck();
+    expect(health).toMatchObject({ healthy: false, problem: "unreachable" });
+    expect(health.message).toMatch(/the exporter is closed/);
+    expect(server.counters().requests).toBe(0);
+  });
+});
