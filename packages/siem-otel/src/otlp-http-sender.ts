@@ -54,7 +54,19 @@ export class OtlpHttpSender implements BatchExporter {
     this.#config = config;
     this.#url = config.url;
     const secure = config.url.protocol === "https:";
-    this.#secrets = Object.values(config.headers);
+    // Header values, and any credentials in the URL, are blanked out of every
+    // server text quoted in an error.
+    this.#secrets = [
+      ...Object.values(config.headers),
+      ...[config.url.username, config.url.password].flatMap((part) => [part, safeDecode(part)]),
+      ...[...config.url.searchParams.values()],
+      // Node sends URL credentials as Basic authorization.
+      config.url.username || config.url.password
+        ? Buffer.from(
+            `${safeDecode(config.url.username)}:${safeDecode(config.url.password)}`,
+          ).toString("base64")
+        : "",
+    ].filter((secret) => secret !== "");
     this.#headers = {
       ...config.headers,
       // Set last: the user's headers may not change the framing.
@@ -157,5 +169,13 @@ export class OtlpHttpSender implements BatchExporter {
 
   async close(): Promise<void> {
     this.#agent.destroy();
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }

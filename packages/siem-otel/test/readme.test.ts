@@ -2,15 +2,14 @@
 // the package specifier pointed at this checkout's sources, against a real
 // OTLP/HTTP receiver named by OTEL_EXPORTER_OTLP_ENDPOINT.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { compileSources, packageRoot } from "./support/compile-sources.js";
 import { plain } from "./support/otlp-decode.js";
 import { OtlpTestServer } from "./support/otlp-server.js";
 
-const packageRoot = fileURLToPath(new URL("..", import.meta.url));
 const readme = readFileSync(join(packageRoot, "README.md"), "utf8");
 
 function example(name: string): string {
@@ -23,39 +22,15 @@ function example(name: string): string {
   return readme.slice(start, end + 1);
 }
 
-/**
- * Plain Node cannot load the TypeScript sources: transpile `src/` into a
- * directory beside `src/` (so that `../package.json` and the dependencies
- * resolve as from `dist/`). The package need not be built first.
- */
-function compileSources(): string {
-  const out = mkdtempSync(join(packageRoot, ".readme-build-"));
-  for (const name of readdirSync(join(packageRoot, "src")).filter((f) => f.endsWith(".ts"))) {
-    const { outputText } = ts.transpileModule(
-      readFileSync(join(packageRoot, "src", name), "utf8"),
-      {
-        compilerOptions: {
-          module: ts.ModuleKind.ESNext,
-          target: ts.ScriptTarget.ES2023,
-          verbatimModuleSyntax: true,
-        },
-        fileName: name,
-      },
-    );
-    writeFileSync(join(out, name.replace(/\.ts$/, ".js")), outputText);
-  }
-  writeFileSync(join(out, "package.json"), '{"type":"module"}\n');
-  return out;
-}
-
 let server: OtlpTestServer;
 let built: string;
+let removeBuilt: () => void;
 beforeAll(async () => {
   server = await OtlpTestServer.start();
-  built = compileSources();
+  ({ dir: built, remove: removeBuilt } = compileSources("readme-build"));
 });
 afterAll(async () => {
-  rmSync(built, { recursive: true, force: true });
+  removeBuilt();
   await server.close();
 });
 

@@ -117,3 +117,23 @@ test("a bad header value is refused without showing it", () => {
   expect(caught).toBeInstanceOf(TypeError);
   expectNoSecret(everythingAbout(caught));
 });
+
+test("credentials in the endpoint URL are blanked out like header values", async () => {
+  const password = "p4ss-6e1c9a7b";
+  const basic = Buffer.from(`audit:${password}`).toString("base64");
+  server.plan({ status: 401, message: `bad credentials audit:${password} (Basic ${basic})` });
+  const errors: ExportError[] = [];
+  const exporter = new OpenTelemetryExporter({
+    ...FAST,
+    endpoint: server.endpoint.replace("http://", `http://audit:${password}@`),
+    onError: (e) => errors.push(e),
+  });
+  exporter.export(manyRecords(1)[0]!);
+  await exporter.close();
+  expect(server.requests.at(-1)!.headers.authorization).toBe(`Basic ${basic}`);
+  expect(errors).toHaveLength(1);
+  const text = everythingAbout(errors[0]);
+  expect(text).toContain("bad credentials");
+  expect(text).not.toContain(password);
+  expect(text).not.toContain(basic);
+});
