@@ -3,7 +3,9 @@
 // Collector would, or with the faults a test plans: any status with a
 // google.rpc.Status body, Retry-After, partial success, a hang, a reset.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { gunzipSync } from "node:zlib";
 import {
   countJsonLogRecords,
@@ -43,6 +45,8 @@ export interface ReceivedRequest {
   /** Decoded LogRecords (empty in count-only mode). */
   readonly records: DecodedLogRecord[];
   readonly recordCount: number;
+  /** The CN of the client certificate (mutual TLS), when there was one. */
+  readonly clientCertificate: string | undefined;
   /** What the server answered: a status, "hang" or "reset". */
   readonly answer: number | "hang" | "reset";
   /** For a partial success, how many of `records` the server said it rejected. */
@@ -54,6 +58,8 @@ export interface OtlpTestServerOptions {
   readonly delayMs?: number;
   /** Count LogRecords without decoding them nor keeping requests (benchmark). */
   readonly countOnly?: boolean;
+  /** Serve HTTPS with this key and certificate; `clientCa` requires a client certificate it signed. */
+  readonly tls?: { readonly key: Buffer; readonly cert: Buffer; readonly clientCa?: Buffer };
 }
 
 export class OtlpTestServer {
@@ -79,10 +85,19 @@ export class OtlpTestServer {
 
   /** Starts a server on 127.0.0.1, on a free port. */
   static async start(options: OtlpTestServerOptions = {}): Promise<OtlpTestServer> {
-    const server = createServer();
+    const tls = options.tls;
+    const server: Server = tls
+      ? createTlsServer({
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.clientCa
+            ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }
+            : {}),
+        })
+      : createServer();
     const receiver = new OtlpTestServer(server, options);
     server.on("request", (request, response) => void receiver.#handle(request, response));
-    server.on("connection", (socket) => {
+    server.on("connection", (socket: Socket) => {
       receiver.#sockets.add(socket);
       socket.on("close", () => receiver.#sockets.delete(socket));
     });
@@ -91,9 +106,9 @@ export class OtlpTestServer {
     return receiver;
   }
 
-  /** `http://127.0.0.1:<port>`: the exporter's `endpoint`. */
+  /** `http(s)://127.0.0.1:<port>`: the exporter's `endpoint`. */
   get endpoint(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#options.tls ? "https" : "http"}://127.0.0.1:${this.#port}`;
   }
 
   get port(): number {
@@ -179,6 +194,7 @@ export class OtlpTestServer {
         wireBytes: wire.length,
         records,
         recordCount,
+        clientCertificate: clientCertificateOf(request),
         answer: outcome,
         rejected,
       });
@@ -235,6 +251,13 @@ export class OtlpTestServer {
       return false;
     });
   }
+}
+
+function clientCertificateOf(request: IncomingMessage): string | undefined {
+  const socket = request.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== "function") return undefined;
+  const subject = socket.getPeerCertificate().subject as { CN?: string } | undefined;
+  return subject?.CN;
 }
 
 /** The gRPC code an OTLP/HTTP receiver puts in google.rpc.Status for a status. */
