@@ -37,10 +37,12 @@ export function classifyAnswer(
     const detail = partial.message ? `: ${quote(partial.message, secrets)}` : "";
     return {
       rejected,
-      error: new ExportError(
-        `the OTLP receiver accepted the batch in part and rejected ${rejected} log record(s)${detail}`,
-        { status, reason: "rejected", rejectedCount: rejected },
-      ),
+      // The engine prefixes "<rejected> of <batch> records were rejected: ".
+      error: new ExportError(`OTLP partial success${detail}`, {
+        status,
+        reason: "rejected",
+        rejectedCount: rejected,
+      }),
     };
   }
   const serverMessage = readStatusMessage(answer);

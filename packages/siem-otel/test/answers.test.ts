@@ -127,7 +127,10 @@ describe.each(["http/protobuf", "http/json"] as const)("answers over %s", (proto
     expect(errors[0]!.rejectedCount).toBe(2);
     // The receiver does not say which records: the whole batch is shown.
     expect(errors[0]!.records).toHaveLength(5);
-    expect(errors[0]!.message).toContain("2 records had invalid attributes");
+    expect(errors[0]!.message).toBe(
+      "2 of 5 records were rejected: OTLP partial success: 2 records had invalid attributes",
+    );
+    expect(errors[0]!.status).toBe(200);
   });
 
   test("a partial success with 0 rejected, or an unreadable 2xx body, is full success", async () => {
