@@ -9,9 +9,13 @@ import { ExportError } from "./export-error.js";
 
 const gzipAsync = promisify(gzipCallback);
 
-/** Gzips a request body on libuv's thread pool, off the event loop. */
-export function gzipBody(body: string | Uint8Array): Promise<Buffer> {
-  return gzipAsync(body);
+/**
+ * Gzips a request body on libuv's thread pool, off the event loop.
+ *
+ * @param level zlib level, 1 (fastest) to 9 (smallest); zlib's default is 6.
+ */
+export function gzipBody(body: string | Uint8Array, level?: number): Promise<Buffer> {
+  return level === undefined ? gzipAsync(body) : gzipAsync(body, { level });
 }
 
 /** The longest Retry-After the engine honours (also applied by `parseRetryAfter`). */

@@ -12,7 +12,6 @@ import { type ConfigurationAlarm, problemOfStatus } from "./configuration-alarm.
 import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
-import { gzipAtLevel } from "./gzip-at-level.js";
 import { type DatadogHealth, judgeHealth, type ValidateOutcome } from "./health-check.js";
 import type { ResolvedTransport } from "./resolve-datadog-options.js";
 
@@ -137,7 +136,7 @@ export class DatadogBatchExporter implements BatchExporter {
   #compress(body: Buffer): Promise<Buffer> | Buffer {
     const { compression, gzipLevel } = this.#transport;
     if (compression === "none") return body;
-    return gzipLevel === undefined ? gzipBody(body) : gzipAtLevel(body, gzipLevel);
+    return gzipBody(body, gzipLevel);
   }
 
   async close(): Promise<void> {
