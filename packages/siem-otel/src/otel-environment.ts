@@ -105,6 +105,11 @@ export function appendLogsPath(base: string): string {
   return `${base.endsWith("/") ? base : `${base}/`}v1/logs`;
 }
 
+/** RFC 9110 token characters: what a header name may hold. */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value may not hold CR, LF or NUL. */
+export const BAD_HEADER_VALUE = /[\r\n\0]/;
+
 /**
  * `key1=value1,key2=value2` with percent-encoded keys and values, the format
  * of `OTEL_EXPORTER_OTLP_HEADERS`. An entry without `=`, with an empty key or
@@ -127,7 +132,13 @@ export function parseKeyValueList(
       warn(`${variable}: entry ${index + 1} is not a percent-encoded key=value pair; ignored`);
       return;
     }
-    result[key] = value;
+    if (!HEADER_NAME.test(key) || BAD_HEADER_VALUE.test(value)) {
+      warn(`${variable}: entry ${index + 1} is not a valid HTTP header; ignored`);
+      return;
+    }
+    // Header names are case-insensitive: one spelling, so that a later
+    // source overrides an earlier one instead of sending both.
+    result[key.toLowerCase()] = value;
   });
   return result;
 }

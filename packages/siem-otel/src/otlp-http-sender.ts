@@ -68,11 +68,11 @@ export class OtlpHttpSender implements BatchExporter {
         : "",
     ].filter((secret) => secret !== "");
     this.#headers = {
+      "user-agent": USER_AGENT,
       ...config.headers,
       // Set last: the user's headers may not change the framing.
       "content-type":
         config.protocol === "http/json" ? "application/json" : "application/x-protobuf",
-      "user-agent": USER_AGENT,
       ...(config.compression === "gzip" ? { "content-encoding": "gzip" } : {}),
     };
     const agentOptions = { keepAlive: true, maxSockets: concurrency };

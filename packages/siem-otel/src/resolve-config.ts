@@ -6,7 +6,13 @@ import type {
   OpenTelemetryExporterOptions,
   OtlpHttpProtocol,
 } from "./exporter-options.js";
-import { appendLogsPath, type EnvWarning, readOtelEnvironment } from "./otel-environment.js";
+import {
+  appendLogsPath,
+  BAD_HEADER_VALUE,
+  type EnvWarning,
+  HEADER_NAME,
+  readOtelEnvironment,
+} from "./otel-environment.js";
 
 export const DEFAULT_ENDPOINT = "http://localhost:4318";
 export const DEFAULT_SERVICE_NAME = "a1";
@@ -137,10 +143,6 @@ function parseHttpUrl(text: string, source: string): URL {
   return url;
 }
 
-// RFC 9110 token characters for a header name; a value may not hold CR, LF or NUL.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
-
 function checkHeaders(
   headers: Readonly<Record<string, string>> | undefined,
 ): Record<string, string> {
@@ -150,12 +152,14 @@ function checkHeaders(
   }
   const checked: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name))
+    if (!HEADER_NAME.test(name)) {
       throw new TypeError(`header name ${JSON.stringify(name)} is invalid`);
-    if (typeof value !== "string" || BAD_VALUE.test(value)) {
+    }
+    if (typeof value !== "string" || BAD_HEADER_VALUE.test(value)) {
       throw new TypeError(`header ${name} must be a string without CR, LF or NUL`);
     }
-    checked[name] = value;
+    // Case-insensitive: overrides the environment's header of any spelling.
+    checked[name.toLowerCase()] = value;
   }
   return checked;
 }

@@ -80,6 +80,28 @@ describe("resolving options and environment", () => {
     expect(warnings).toEqual([]);
   });
 
+  test("header names are case-insensitive: a later source overrides any spelling", () => {
+    const { config } = resolve(
+      {
+        OTEL_EXPORTER_OTLP_HEADERS: "Authorization=generic,X-Tenant=acme",
+        OTEL_EXPORTER_OTLP_LOGS_HEADERS: "AUTHORIZATION=logs",
+      },
+      { headers: { "x-TENANT": "option" } },
+    );
+    expect(config.headers).toEqual({ authorization: "logs", "x-tenant": "option" });
+  });
+
+  test("an environment header that is no valid HTTP header is skipped, not sent", () => {
+    const { config, warnings } = resolve({
+      OTEL_EXPORTER_OTLP_HEADERS: "bad name=1,x-ok=2,x-crlf=a%0D%0Ab",
+    });
+    expect(config.headers).toEqual({ "x-ok": "2" });
+    expect(warnings).toEqual([
+      "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a valid HTTP header; ignored",
+      "OTEL_EXPORTER_OTLP_HEADERS: entry 3 is not a valid HTTP header; ignored",
+    ]);
+  });
+
   test("a malformed header entry is skipped with a warning that never shows its value", () => {
     const { config, warnings } = resolve({
       OTEL_EXPORTER_OTLP_HEADERS: "api-key=s3cr3t-value,novalue-s3cr3t,=orphan-s3cr3t,bad=%E0%A4%A",
