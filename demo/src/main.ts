@@ -13,7 +13,8 @@ const USAGE = `usage: pnpm demo [--count N] [--out FILE] [--help]
 Exports N sample authorization events (default 10000) to FILE (default
 ./audit.ndjson), and also to:
   Splunk HEC      when SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN are set
-  Datadog Logs    when DD_API_KEY is set (DD_SITE picks the site)
+  Datadog Logs    when DD_API_KEY is set (DD_SITE picks the site;
+                  A1_DEMO_DATADOG_URL sends to another intake, e.g. a local one)
   OpenTelemetry   when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is set`;
 
 function fail(message: string): never {
@@ -75,6 +76,11 @@ async function addBackend(
   }
 }
 const env = process.env;
+// A demo should not sit out ten retries of an unreachable SIEM at the end.
+const delivery = {
+  retry: { maxAttempts: 4, initialDelayMs: 250, maxDelayMs: 2000 },
+  timeoutMs: 5000,
+};
 // Package names go through a variable so that the demo runs with only the
 // packages that are installed.
 const load = (name: string) => import(name);
@@ -83,15 +89,23 @@ await addBackend(
   Boolean(env.SPLUNK_HEC_URL && env.SPLUNK_HEC_TOKEN),
   async () => {
     const { SplunkHecExporter } = await load("@a1/siem-splunk");
-    return new SplunkHecExporter({ url: env.SPLUNK_HEC_URL, onError: onError("splunk") });
+    return new SplunkHecExporter({
+      url: env.SPLUNK_HEC_URL,
+      ...delivery,
+      onError: onError("splunk"),
+    });
   },
 );
 await addBackend(
-  `Datadog Logs (${env.DD_SITE ?? "datadoghq.com"})`,
+  `Datadog Logs ${env.A1_DEMO_DATADOG_URL ?? env.DD_SITE ?? "datadoghq.com"}`,
   Boolean(env.DD_API_KEY),
   async () => {
     const { DatadogLogExporter } = await load("@a1/siem-datadog");
-    return new DatadogLogExporter({ onError: onError("datadog") });
+    return new DatadogLogExporter({
+      ...(env.A1_DEMO_DATADOG_URL ? { url: env.A1_DEMO_DATADOG_URL } : {}),
+      ...delivery,
+      onError: onError("datadog"),
+    });
   },
 );
 await addBackend(
@@ -99,7 +113,7 @@ await addBackend(
   Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT),
   async () => {
     const { OpenTelemetryExporter } = await load("@a1/siem-otel");
-    return new OpenTelemetryExporter({ onError: onError("otel") });
+    return new OpenTelemetryExporter({ ...delivery, onError: onError("otel") });
   },
 );
 
@@ -125,6 +139,8 @@ for (const event of sampleEvents(count)) {
 }
 if (tty && count >= 10_000) process.stderr.write("\n");
 const exportedMs = performance.now() - started;
+if (exporters.length > 1)
+  console.log("Waiting for every exporter to deliver or report what it holds …");
 await exporter.close();
 const totalMs = performance.now() - started;
 
