@@ -167,8 +167,12 @@ describe.each(["http/protobuf", "http/json"] as const)("answers over %s", (proto
     for (const record of manyRecords(2)) exporter.export(record);
     await exporter.close();
     expect(errors).toEqual([]);
-    expect(server.requests.slice(start).map((r) => r.answer)).toEqual(["hang", 200]);
-    expect(exporter.stats()).toMatchObject({ delivered: 2, retries: 1 });
+    // (A loaded machine may time out the retry too: only the shape is fixed.)
+    const answers = server.requests.slice(start).map((r) => r.answer);
+    expect(answers[0]).toBe("hang");
+    expect(answers.at(-1)).toBe(200);
+    expect(exporter.stats()).toMatchObject({ delivered: 2, failed: 0 });
+    expect(exporter.stats().retries).toBe(answers.length - 1);
   });
 
   test("a reset connection is retried", async () => {

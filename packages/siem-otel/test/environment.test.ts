@@ -263,7 +263,8 @@ describe("the exporter reads the environment", () => {
     const exporter = new OpenTelemetryExporter(FAST);
     exporter.export(manyRecords(1)[0]!);
     await exporter.close();
-    // The hang was cut short and the retry delivered.
-    expect(exporter.stats()).toMatchObject({ delivered: 1, retries: 1 });
+    // The hang was cut short and a retry delivered.
+    expect(exporter.stats()).toMatchObject({ delivered: 1, failed: 0 });
+    expect(exporter.stats().retries).toBeGreaterThanOrEqual(1);
   });
 });
