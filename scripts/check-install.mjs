@@ -121,8 +121,9 @@ for (const testCase of cases) {
       `${testCase.name}: no @opentelemetry package unless it is the OTel backend`,
     );
     const pulled = top.filter((name) => !allowed.has(name));
-    console.log(
-      `     ${testCase.name}: transitive packages: ${pulled.length ? pulled.join(", ") : "none"}`,
+    check(
+      pulled.length === 0,
+      `${testCase.name}: nothing installed beyond @a1 and ${testCase.thirdParty.join(", ")} (${pulled.join(", ") || "nothing else"})`,
     );
   }
 
