@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -28,7 +29,7 @@ manifests.push(...packageDirs.map((dir) => join(dir, "package.json")));
 
 function scratch() {
   const dir = mkdtempSync(join(tmpdir(), "a1-siem-changesets-"));
-  for (const file of manifests) {
+  for (const file of [...manifests, ...packageDirs.map((dir) => join(dir, "CHANGELOG.md"))]) {
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     cpSync(join(root, file), join(dir, file));
   }
@@ -59,8 +60,17 @@ function bump(changeset) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const after = versions(dir);
+  const changelogs = Object.fromEntries(
+    packageDirs.map((pkg) => {
+      const file = join(dir, pkg, "CHANGELOG.md");
+      return [
+        JSON.parse(readFileSync(join(dir, pkg, "package.json"), "utf8")).name,
+        existsSync(file) ? readFileSync(file, "utf8") : "",
+      ];
+    }),
+  );
   rmSync(dir, { recursive: true, force: true });
-  return { before, after };
+  return { before, after, changelogs };
 }
 
 let failures = 0;
@@ -70,7 +80,16 @@ const check = (ok, message) => {
 };
 
 {
-  const { before, after } = bump('---\n"@a1/siem-splunk": minor\n---\n\nA Splunk-only change.\n');
+  const { before, after, changelogs } = bump(
+    '---\n"@a1/siem-splunk": minor\n---\n\nA Splunk-only change.\n',
+  );
+  const entry = changelogs["@a1/siem-splunk"];
+  check(
+    entry.startsWith("# @a1/siem-splunk\n") &&
+      entry.includes(`## ${after["@a1/siem-splunk"].version}`) &&
+      entry.includes("A Splunk-only change."),
+    "changesets writes the entry into the package's CHANGELOG.md",
+  );
   const changed = Object.keys(after).filter((name) => after[name].version !== before[name].version);
   check(
     changed.length === 1 && changed[0] === "@a1/siem-splunk",
