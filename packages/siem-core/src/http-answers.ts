@@ -61,7 +61,8 @@ export function isRetryableStatus(status: number): boolean {
 /**
  * An `ExportError` for a failure before any answer arrived: connection
  * refused or reset, DNS, TLS, or the attempt's timeout. Retryable, except
- * TLS certificate errors, which no retry will fix.
+ * TLS certificate errors and requests the HTTP client refused to build
+ * (an invalid header value), which no retry will fix.
  */
 export function networkExportError(cause: unknown, signal?: AbortSignal): ExportError {
   const code = errorCode(cause);
@@ -74,6 +75,14 @@ export function networkExportError(cause: unknown, signal?: AbortSignal): Export
   const tls =
     code !== undefined && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME/i.test(code);
   const message = cause instanceof Error ? cause.message : String(cause);
+  if (code !== undefined && INVALID_REQUEST_CODES.has(code)) {
+    // The HTTP client refused to build the request (a header value with a
+    // character HTTP forbids, say): nothing left, and no retry will change it.
+    return new ExportError(
+      `the request could not be built (${code}): ${message}; check the configured headers and credentials`,
+      { retryable: false, cause },
+    );
+  }
   return new ExportError(
     tls
       ? `TLS error (${code}): ${message}; check tls.ca or the server's certificate`
@@ -81,6 +90,14 @@ export function networkExportError(cause: unknown, signal?: AbortSignal): Export
     { retryable: !tls, cause },
   );
 }
+
+/** Error codes of Node's and undici's HTTP clients for a request they refuse to send. */
+const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set([
+  "UND_ERR_INVALID_ARG",
+  "ERR_INVALID_CHAR",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_HTTP_INVALID_HEADER_VALUE",
+]);
 
 function errorCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth++) {

@@ -103,6 +103,25 @@ describe("HTTP helpers for backends", () => {
     expect(networkExportError(new Error("aborted"), controller.signal).retryable).toBe(true);
   });
 
+  it("networkExportError: a request the HTTP client refused to build is not retried", async () => {
+    // A real refusal from Node's HTTP client: a header value with a character HTTP forbids.
+    const { request } = await import("node:http");
+    let refused: unknown;
+    try {
+      request("http://127.0.0.1:9/", { headers: { authorization: "Splunk tok\u20ac" } });
+    } catch (error) {
+      refused = error;
+    }
+    expect((refused as { code?: string }).code).toBe("ERR_INVALID_CHAR");
+    const error = networkExportError(refused);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/could not be built \(ERR_INVALID_CHAR\)/);
+    const undiciLike = Object.assign(new Error("invalid authorization header"), {
+      code: "UND_ERR_INVALID_ARG",
+    });
+    expect(networkExportError(undiciLike).retryable).toBe(false);
+  });
+
   it("redact replaces every occurrence of each secret", () => {
     expect(redact("key abcd1234 and abcd1234 again", ["abcd1234", undefined])).toBe(
       "key [REDACTED] and [REDACTED] again",
