@@ -72,6 +72,10 @@ export class OpenTelemetryExporter extends BufferedExporter {
    * Settles every record accepted before the call. With a `loggerProvider`,
    * then calls the provider's `forceFlush()` so that its own exporters send
    * what they hold. Never rejects.
+   *
+   * `close()` (inherited) runs this flush, then releases the connections; it
+   * never shuts a `loggerProvider` down: the provider belongs to the
+   * application.
    */
   override async flush(): Promise<void> {
     await super.flush();
@@ -86,15 +90,6 @@ export class OpenTelemetryExporter extends BufferedExporter {
         ),
       );
     }
-  }
-
-  /**
-   * Flushes, then releases the connections. With a `loggerProvider`, flushes
-   * it but never shuts it down: it belongs to the application. Idempotent;
-   * never rejects.
-   */
-  override close(): Promise<void> {
-    return super.close();
   }
 
   #report(error: ExportError): void {

@@ -1,3 +1,5 @@
+import { validateHeaderName, validateHeaderValue } from "node:http";
+
 /** The OTLP exporter settings the OpenTelemetry environment variables give (unset ones absent). */
 export interface OtelEnvironment {
   /** The full URL to POST logs to, already resolved per the spec's rules. */
@@ -105,10 +107,34 @@ export function appendLogsPath(base: string): string {
   return `${base.endsWith("/") ? base : `${base}/`}v1/logs`;
 }
 
-/** RFC 9110 token characters: what a header name may hold. */
-export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A header value may not hold CR, LF or NUL. */
-export const BAD_HEADER_VALUE = /[\r\n\0]/;
+/**
+ * Whether `node:http` will send this header name: an RFC 9110 token. Asked of
+ * Node itself, because a header it refuses fails every request locally
+ * (ERR_INVALID_HTTP_TOKEN), which would otherwise be retried as a network
+ * failure until the retries run out.
+ */
+export function isSendableHeaderName(name: string): boolean {
+  try {
+    validateHeaderName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `node:http` will send this header value: tab, space, visible
+ * ASCII and U+0080-U+00FF only (Node's ERR_INVALID_CHAR rule), so no CR, LF,
+ * NUL, DEL, and no character above U+00FF such as "€" or a zero-width space.
+ */
+export function isSendableHeaderValue(value: string): boolean {
+  try {
+    validateHeaderValue("x", value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `key1=value1,key2=value2` with percent-encoded keys and values, the format
@@ -132,7 +158,7 @@ export function parseKeyValueList(
       warn(`${variable}: entry ${index + 1} is not a percent-encoded key=value pair; ignored`);
       return;
     }
-    if (!HEADER_NAME.test(key) || BAD_HEADER_VALUE.test(value)) {
+    if (!isSendableHeaderName(key) || !isSendableHeaderValue(value)) {
       warn(`${variable}: entry ${index + 1} is not a valid HTTP header; ignored`);
       return;
     }

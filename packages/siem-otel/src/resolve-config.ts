@@ -8,9 +8,9 @@ import type {
 } from "./exporter-options.js";
 import {
   appendLogsPath,
-  BAD_HEADER_VALUE,
   type EnvWarning,
-  HEADER_NAME,
+  isSendableHeaderName,
+  isSendableHeaderValue,
   readOtelEnvironment,
 } from "./otel-environment.js";
 
@@ -152,11 +152,17 @@ function checkHeaders(
   }
   const checked: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!HEADER_NAME.test(name)) {
-      throw new TypeError(`header name ${JSON.stringify(name)} is invalid`);
+    // Checked here, as node:http will: a header it refuses would fail every
+    // request locally and be retried as a network failure to no end.
+    if (!isSendableHeaderName(name)) {
+      throw new TypeError(
+        `header name ${JSON.stringify(name)} is invalid: it must be an HTTP token (letters, digits, !#$%&'*+-.^_\`|~)`,
+      );
     }
-    if (typeof value !== "string" || BAD_HEADER_VALUE.test(value)) {
-      throw new TypeError(`header ${name} must be a string without CR, LF or NUL`);
+    if (typeof value !== "string" || !isSendableHeaderValue(value)) {
+      throw new TypeError(
+        `header ${name} must be a string of tab, space, visible ASCII or U+0080-U+00FF characters (no CR, LF, NUL, DEL or character above U+00FF)`,
+      );
     }
     // Case-insensitive: overrides the environment's header of any spelling.
     checked[name.toLowerCase()] = value;

@@ -1,5 +1,6 @@
 // The OpenTelemetry environment variables, as the specification describes
 // them, with the exporter's options winning over them.
+import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { OpenTelemetryExporter } from "../src/index.js";
 import { type OtlpHttpConfig, resolveOtelConfig } from "../src/resolve-config.js";
@@ -100,6 +101,56 @@ describe("resolving options and environment", () => {
       "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a valid HTTP header; ignored",
       "OTEL_EXPORTER_OTLP_HEADERS: entry 3 is not a valid HTTP header; ignored",
     ]);
+  });
+
+  test("an environment header value node:http would refuse (€, zero-width space, DEL) is skipped", () => {
+    const { config, warnings } = resolve({
+      OTEL_EXPORTER_OTLP_HEADERS: "x-euro=s3cr3t€,x-ok=1,x-zwsp=s3cr3t%E2%80%8B",
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: "x-del=s3cr3t%7F,x-latin1=caf%C3%A9",
+    });
+    // U+00E9 is within Node's rule (sent as the byte 0xE9).
+    expect(config.headers).toEqual({ "x-ok": "1", "x-latin1": "café" });
+    expect(warnings).toEqual([
+      "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a valid HTTP header; ignored",
+      "OTEL_EXPORTER_OTLP_HEADERS: entry 3 is not a valid HTTP header; ignored",
+      "OTEL_EXPORTER_OTLP_LOGS_HEADERS: entry 1 is not a valid HTTP header; ignored",
+    ]);
+    expect(warnings.join(" ")).not.toMatch(/s3cr3t/);
+  });
+
+  test("property: a header value is kept exactly when Node's rule allows it, options and environment alike", () => {
+    // Node's rule for a header value (lib/_http_common.js), written out
+    // independently of the implementation, which asks node:http itself.
+    const allowed = /^[\t\x20-\x7e\x80-\xff]*$/;
+    const value = fc.oneof(
+      fc.string({ unit: "binary" }),
+      fc.string({
+        unit: fc.constantFrom("a", " ", "\t", "\x7f", "\xe9", "€", "\u200b", "\r", "\0"),
+      }),
+    );
+    fc.assert(
+      fc.property(value, (text) => {
+        const sendable = allowed.test(text);
+        let thrown: unknown;
+        try {
+          resolve({}, { headers: { "x-value": `s3cr3t${text}` } });
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown === undefined).toBe(sendable);
+        if (thrown !== undefined) {
+          expect(thrown).toBeInstanceOf(TypeError);
+          expect((thrown as Error).message).not.toContain("s3cr3t");
+        }
+        // The environment skips, with a warning that never shows it, what Node refuses.
+        const { config, warnings } = resolve({
+          OTEL_EXPORTER_OTLP_HEADERS: `x-value=${encodeURIComponent(`s3cr3t${text}`)}`,
+        });
+        expect(config.headers["x-value"]).toBe(sendable ? `s3cr3t${text}` : undefined);
+        expect(warnings.join(" ")).not.toContain("s3cr3t");
+        expect(warnings.length).toBe(sendable ? 0 : 1);
+      }),
+    );
   });
 
   test("a malformed header entry is skipped with a warning that never shows its value", () => {
@@ -233,6 +284,37 @@ describe("the exporter reads the environment", () => {
     const resource = request.records[0]!.resource;
     expect(plain(resource["service.name"])).toBe("authz-from-env");
     expect(plain(resource["deployment.environment.name"])).toBe("prod");
+  });
+
+  test("an unsendable environment header is left out: the request goes through at once, no retry", async () => {
+    vi.stubEnv("OTEL_EXPORTER_OTLP_ENDPOINT", server.endpoint);
+    vi.stubEnv("OTEL_EXPORTER_OTLP_HEADERS", "x-euro=s3cr3t€,x-tenant=acme");
+    vi.stubEnv("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-zwsp=s3cr3t%E2%80%8B");
+    const warnings: string[] = [];
+    const listener = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", listener);
+    const before = server.requests.length;
+    try {
+      const exporter = new OpenTelemetryExporter(FAST);
+      exporter.export(manyRecords(1)[0]!);
+      await exporter.close();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(exporter.stats()).toMatchObject({ delivered: 1, failed: 0, retries: 0 });
+    } finally {
+      process.off("warning", listener);
+    }
+    expect(server.requests.length).toBe(before + 1);
+    const request = server.requests.at(-1)!;
+    expect(request.headers["x-tenant"]).toBe("acme");
+    expect(request.headers["x-euro"]).toBeUndefined();
+    expect(request.headers["x-zwsp"]).toBeUndefined();
+    expect(warnings).toContain(
+      "[OpenTelemetryExporter] OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a valid HTTP header; ignored",
+    );
+    expect(warnings).toContain(
+      "[OpenTelemetryExporter] OTEL_EXPORTER_OTLP_LOGS_HEADERS: entry 1 is not a valid HTTP header; ignored",
+    );
+    expect(warnings.join("\n")).not.toContain("s3cr3t");
   });
 
   test("the generic endpoint gets /v1/logs; options win over every variable", async () => {

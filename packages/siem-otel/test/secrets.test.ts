@@ -106,7 +106,7 @@ test("without onError, the warnings do not show them either", async () => {
 
 test("a bad header value is refused without showing it", () => {
   expect(() => secretExporter({ headers: { authorization: `${TOKEN}\r\nx-injected: 1` } })).toThrow(
-    "header authorization must be a string without CR, LF or NUL",
+    "header authorization must be a string of tab, space, visible ASCII or U+0080-U+00FF characters",
   );
   let caught: unknown;
   try {
@@ -116,6 +116,28 @@ test("a bad header value is refused without showing it", () => {
   }
   expect(caught).toBeInstanceOf(TypeError);
   expectNoSecret(everythingAbout(caught));
+});
+
+test("a header value node:http would refuse (€, zero-width space) fails construction, sends nothing", async () => {
+  const before = server.requests.length;
+  for (const bad of [`${TOKEN}€`, `${TOKEN}\u200b`, `${TOKEN}\x7f`]) {
+    let caught: unknown;
+    try {
+      const exporter = secretExporter({ headers: { authorization: bad } });
+      exporter.export(manyRecords(1)[0]!);
+      await exporter.close();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TypeError);
+    expect((caught as Error).message).toMatch(/^header authorization must be a string of /);
+    expectNoSecret(everythingAbout(caught));
+  }
+  expect(() => secretExporter({ headers: { "x-tëst": "1" } })).toThrow(
+    /^header name "x-tëst" is invalid: it must be an HTTP token/,
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(server.requests.length).toBe(before);
 });
 
 test("credentials in the endpoint URL are blanked out like header values", async () => {
