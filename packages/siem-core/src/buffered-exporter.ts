@@ -1,7 +1,7 @@
 import { AuditRecord, type AuditRecordDict } from "./audit-record.js";
 import { backoffDelay, MAX_RETRY_AFTER_MS } from "./backoff.js";
 import type { BackendLimits, DeliveryOptions, OverflowPolicy } from "./delivery-options.js";
-import { DiskSpool } from "./disk-spool.js";
+import { DiskSpool, type SpoolRead } from "./disk-spool.js";
 import { ErrorReporter } from "./error-reporter.js";
 import { ExportError, type ExportFailureReason } from "./export-error.js";
 import type {
@@ -65,6 +65,8 @@ export class BufferedExporter implements AuditExporter {
   /** Set by close() with a spool once the backend fails: what is left stays on disk for the next start. */
   #retainRest = false;
   #spoolFailing = false;
+  /** Reads of the spool that failed in a row. */
+  #readFailures = 0;
   /** Wakes batches sleeping in backoff (close with a spool does not wait for them). */
   readonly #sleepers = new Set<() => void>();
   /** Records with a seq below this are sent now, whatever the batch size (timer fired or flush asked). */
@@ -198,15 +200,21 @@ export class BufferedExporter implements AuditExporter {
   #exportSpooled(spool: DiskSpool, record: AuditRecord): void {
     let seq: number | "full";
     try {
-      seq = spool.append(record);
-      if (seq === "full" && this.#options.overflow === "drop-oldest") {
-        const oldest = spool.takeOldestUnread();
+      const frame = spool.frame(record);
+      seq = spool.append(frame);
+      // drop-oldest: the oldest records waiting in memory (older than any on
+      // disk alone, and not in flight) make room, one at a time. Never a
+      // read from disk here; with none waiting, the new record is dropped.
+      while (seq === "full" && this.#options.overflow === "drop-oldest" && this.#queue.length > 0) {
+        const oldestSeq = this.#queue.peekSeq();
+        const oldest = this.#queue.shift()!;
+        this.#carried = undefined;
         // Reported in the next microtask, like every drop inside export():
         // this record is not counted yet, so a report now would not balance.
-        for (const dropped of oldest.records) this.#drop("overflow", dropped);
-        this.#pending -= oldest.records.length;
-        spool.settle(oldest.seqs);
-        seq = spool.append(record);
+        this.#drop("overflow", oldest);
+        this.#pending--;
+        spool.settle([oldestSeq]);
+        seq = spool.append(frame);
       }
       if (this.#spoolFailing) {
         this.#spoolFailing = false;
@@ -302,7 +310,16 @@ export class BufferedExporter implements AuditExporter {
       this.#closing = this.flush().then(async () => {
         clearTimeout(this.#timer);
         this.#timer = undefined;
-        this.#spool?.close();
+        try {
+          this.#spool?.close();
+        } catch (error) {
+          this.#reporter.report(
+            new ExportError(`spool ${this.#spool!.dir}: closing failed`, {
+              reason: "rejected",
+              cause: error,
+            }),
+          );
+        }
         try {
           await (this.#plain ?? this.#destination).close?.();
         } catch (error) {
@@ -360,32 +377,100 @@ export class BufferedExporter implements AuditExporter {
     if (spool === undefined || spool.unread === 0 || this.#retainRest) return;
     const room = this.#options.maxQueueSize - this.#queue.length;
     if (room <= 0) return;
-    let read: { records: AuditRecord[]; seqs: number[] };
+    let read: SpoolRead;
     try {
       read = spool.read(room);
+      this.#readFailures = 0;
     } catch (error) {
-      this.#reporter.report(
-        new ExportError(`spool ${spool.dir}: reading failed; will try again`, {
-          reason: "rejected",
-          cause: error,
-        }),
-      );
+      // A file gone or failing under the spool. Try again shortly (nothing
+      // else would wake the pump); after a few failures give its records up,
+      // reported, rather than hold flush() and close() for ever.
+      this.#readFailures++;
+      if (this.#readFailures < MAX_READ_FAILURES) {
+        this.#reporter.report(
+          new ExportError(`spool ${spool.dir}: reading failed; will try again`, {
+            reason: "rejected",
+            cause: error,
+          }),
+        );
+        setTimeout(() => this.#pump(), READ_RETRY_MS).unref();
+        return;
+      }
+      this.#readFailures = 0;
+      this.#lose(spool.abandonSegment(), `reading failed ${MAX_READ_FAILURES} times`, error);
+      this.#schedulePump();
       return;
     }
-    // Frames that fail their checksum were settled by the spool; they were
-    // never counted as pending beyond the recovered count, which excludes them.
     for (let i = 0; i < read.records.length; i++) this.#queue.push(read.records[i]!, read.seqs[i]!);
+    if (read.lost > 0) this.#lose(read.lost, "a segment file was cut or changed behind the spool");
+  }
+
+  /** Spooled records that cannot be read any more: counted failed and reported (without them: they are unreadable). */
+  #lose(count: number, why: string, cause?: unknown): void {
+    if (count <= 0) return;
+    this.#pending -= count;
+    this.#failed += count;
+    this.#reporter.report(
+      new ExportError(`spool ${this.#spool!.dir}: ${count} spooled record(s) lost: ${why}`, {
+        reason: "rejected",
+        rejectedCount: count,
+        ...(cause === undefined ? {} : { cause }),
+      }),
+    );
   }
 
   /** close() with a spool met a failing backend: what has not been sent stays on disk. */
   #retainQueued(): void {
     const spool = this.#spool!;
-    const left = this.#queue.length + spool.unread;
-    while (this.#queue.length > 0) this.#queue.shift();
+    const records: AuditRecord[] = [];
+    const seqs: number[] = [];
+    while (this.#queue.length > 0) {
+      seqs.push(this.#queue.peekSeq());
+      records.push(this.#queue.shift()!);
+    }
     this.#carried = undefined;
+    const unread = spool.unread;
     spool.skipAllUnread();
-    this.#pending -= left;
-    this.#retained += left;
+    this.#pending -= unread;
+    this.#retained += unread;
+    this.#retain(records, seqs);
+  }
+
+  /**
+   * Leaves records on disk for the next start. A record that only ever was
+   * in memory (the disk failed when it came) is appended now if the disk
+   * works again, and otherwise fails: it is counted retained only on disk.
+   */
+  #retain(records: AuditRecord[], seqs: number[]): void {
+    const spool = this.#spool!;
+    const unsaved: AuditRecord[] = [];
+    let cause: unknown;
+    for (let i = 0; i < records.length; i++) {
+      if (!Number.isInteger(seqs[i])) {
+        try {
+          if (spool.append(spool.frame(records[i]!)) === "full")
+            throw new Error("the spool is full");
+        } catch (error) {
+          cause ??= error;
+          unsaved.push(records[i]!);
+          continue;
+        }
+      }
+      this.#pending--;
+      this.#retained++;
+    }
+    this.#settle(
+      unsaved,
+      [],
+      new ExportError(
+        "closed with the backend failing, and the spool could not keep these records",
+        {
+          retryable: true,
+          cause,
+        },
+      ),
+      "retries-exhausted",
+    );
   }
 
   /** Takes records from the head of the queue until the batch is full by count or bytes. */
@@ -530,8 +615,7 @@ export class BufferedExporter implements AuditExporter {
         if (this.#spool !== undefined && this.#closed) {
           // Closing with a spool: keep these and everything not yet sent on
           // disk for the next start instead of spending the retries now.
-          this.#pending -= current.length;
-          this.#retained += current.length;
+          this.#retain(current, currentSeqs);
           this.#retainRest = true;
           return;
         }
@@ -753,6 +837,10 @@ export class BufferedExporter implements AuditExporter {
     return this.#options.overflow;
   }
 }
+
+/** Reads of a failing spool file tried before its records are given up. */
+const MAX_READ_FAILURES = 3;
+const READ_RETRY_MS = 200;
 
 const DROP_REASONS: ReadonlySet<ExportFailureReason> = new Set(["overflow", "closed", "oversize"]);
 

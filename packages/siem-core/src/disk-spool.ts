@@ -1,6 +1,7 @@
 import {
   closeSync,
   fdatasyncSync,
+  fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -17,20 +18,24 @@ import { decodeFrame, encodeFrame } from "./spool-frame.js";
 import { acquireSpoolLock, releaseSpoolLock } from "./spool-lock.js";
 import type { ResolvedSpoolOptions } from "./spool-options.js";
 
-/** One segment file: records with sequence numbers `firstSeq … firstSeq + lines - 1`. */
+/**
+ * One segment file. Its records have the sequence numbers
+ * `firstSeq … firstSeq + lines - 1`; numbers are contiguous across segments
+ * within one life of the spool (file names only keep the files in order).
+ */
 interface Segment {
-  readonly firstSeq: number;
   readonly path: string;
+  readonly firstSeq: number;
   /** Frames in the file, corrupt ones included (each holds a sequence number). */
   lines: number;
   /** Frames settled: delivered, failed, dropped or corrupt. */
   settled: number;
-  /** Which frames are settled (1 at index seq - firstSeq), so that close() can compact the segment. */
+  /** 1 at `seq - firstSeq` once that frame is settled (for compaction and to count each once). */
   settledFlags: Uint8Array;
-  /** Bytes of whole frames. */
+  /** Bytes of each frame, so that settling frees exactly its bytes. */
+  frameBytes: Uint32Array;
+  /** Bytes of whole frames in the file. */
   bytes: number;
-  /** Bytes in the file, a torn tail included. */
-  fileBytes: number;
 }
 
 /** What the spool found in its directory at start. */
@@ -45,6 +50,14 @@ export interface SpoolRecovery {
   }[];
   /** Files in the directory that are not the spool's, left alone. */
   readonly foreign: readonly string[];
+}
+
+/** What `read()` hands back: records in order, and records that could not be read any more. */
+export interface SpoolRead {
+  readonly records: AuditRecord[];
+  readonly seqs: number[];
+  /** Records counted as spooled that turned out unreadable (a file cut or changed behind the spool). */
+  readonly lost: number;
 }
 
 const SEGMENT_PATTERN = /^segment-(\d{16})\.log$/;
@@ -64,7 +77,12 @@ export class DiskSpool {
   readonly #segments: Segment[] = [];
   #fd: number | undefined;
   #nextSeq = 0;
-  #totalBytes = 0;
+  /** Number in the name of the next segment file: above every name in the directory. */
+  #nextName = 0;
+  /** Bytes of frames not settled yet: what `maxBytes` bounds. */
+  #liveBytes = 0;
+  /** Bytes of whole frames in the files, settled ones awaiting deletion included. */
+  #fileBytes = 0;
   #dirty = false;
   #fsyncTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -81,7 +99,6 @@ export class DiskSpool {
     acquireSpoolLock(join(options.dir, LOCK_FILE));
     try {
       this.recovery = this.#scan();
-      this.#readSeq = this.#segments[0]?.firstSeq ?? this.#nextSeq;
     } catch (error) {
       releaseSpoolLock(join(options.dir, LOCK_FILE));
       throw error;
@@ -102,34 +119,14 @@ export class DiskSpool {
     return this.#options.deadLetter;
   }
 
-  /**
-   * The engine keeps the record it just appended in memory: move the read
-   * cursor past it without reading it back. Only valid when it is the one
-   * unread record.
-   */
-  skipLastAppended(): void {
-    if (this.unread !== 1) return;
-    this.#readSegment = this.#segments.length - 1;
-    this.#readOffset = this.#segments.at(-1)!.bytes;
-    this.#readSeq = this.#nextSeq;
-  }
-
-  /** Moves the read cursor to the end: what was unread stays on disk, unsettled, for the next start. */
-  skipAllUnread(): void {
-    const last = this.#segments.at(-1);
-    this.#readSegment = Math.max(0, this.#segments.length - 1);
-    this.#readOffset = last?.bytes ?? 0;
-    this.#readSeq = this.#nextSeq;
-  }
-
   /** Records on disk that the engine has not read yet. */
   get unread(): number {
     return this.#nextSeq - this.#readSeq;
   }
 
-  /** Bytes of frames on disk. */
+  /** Bytes of the spool's files. */
   get bytes(): number {
-    return this.#totalBytes;
+    return this.#fileBytes;
   }
 
   /** Sequence number the next appended record gets. */
@@ -142,16 +139,30 @@ export class DiskSpool {
     return this.#readSeq;
   }
 
+  /** The frame of `record`, made once so that an append retried after a drop does not serialise again. */
+  frame(record: AuditRecord): string {
+    return encodeFrame(record);
+  }
+
   /**
-   * Appends `record` and returns its sequence number; `"full"` when it would
-   * take the spool over `maxBytes`. Throws the file system's error (ENOSPC,
-   * EIO, a vanished directory): the record is then not spooled.
+   * Appends a frame and returns its sequence number; `"full"` when its
+   * records would take more than `maxBytes`. Throws the file system's error
+   * (ENOSPC, EIO, a vanished directory): the record is then not spooled.
    */
-  append(record: AuditRecord): number | "full" {
-    const frame = encodeFrame(record);
+  append(frame: string): number | "full" {
     const size = Buffer.byteLength(frame);
-    if (this.#totalBytes + size > this.#options.maxBytes) return "full";
+    if (this.#liveBytes + size > this.#options.maxBytes) return "full";
     let segment = this.#segments.at(-1);
+    if (
+      segment !== undefined &&
+      this.#fd !== undefined &&
+      segment.settled === segment.lines &&
+      segment.bytes * 4 >= this.#options.segmentBytes
+    ) {
+      // Everything written to a sizeable segment is settled: start afresh so
+      // that its file can go now rather than when it is full.
+      segment = undefined;
+    }
     if (
       this.#fd === undefined ||
       segment === undefined ||
@@ -171,24 +182,50 @@ export class DiskSpool {
       if (written > 0) {
         // A partial frame would read back as a torn line in the middle of the
         // segment; move to a fresh segment so that the next frame starts clean.
-        segment.fileBytes += written;
         this.#closeActive();
       }
       throw error;
     }
+    const index = segment.lines;
+    if (index >= segment.frameBytes.length) grow(segment, index + 1);
+    segment.frameBytes[index] = size;
     segment.lines++;
     segment.bytes += size;
-    segment.fileBytes += size;
-    this.#totalBytes += size;
+    this.#fileBytes += size;
+    this.#liveBytes += size;
     if (this.#options.fsync === "always") fdatasyncSync(this.#fd!);
     else this.#dirty = true;
     return this.#nextSeq++;
   }
 
-  /** Reads up to `max` records in order, with their sequence numbers; corrupt frames are settled and skipped. */
-  read(max: number): { records: AuditRecord[]; seqs: number[] } {
+  /**
+   * The engine keeps the record it just appended in memory: move the read
+   * cursor past it without reading it back. Only valid when it is the one
+   * unread record.
+   */
+  skipLastAppended(): void {
+    if (this.unread !== 1) return;
+    this.#readSegment = this.#segments.length - 1;
+    this.#readOffset = this.#segments.at(-1)!.bytes;
+    this.#readSeq = this.#nextSeq;
+  }
+
+  /** Moves the read cursor to the end: what was unread stays on disk, unsettled, for the next start. */
+  skipAllUnread(): void {
+    this.#readSegment = Math.max(0, this.#segments.length - 1);
+    this.#readOffset = this.#segments.at(-1)?.bytes ?? 0;
+    this.#readSeq = this.#nextSeq;
+  }
+
+  /**
+   * Reads up to `max` records in order, with their sequence numbers. Frames
+   * found corrupt at start were settled then and are skipped; a file that
+   * was cut or changed since is settled and counted in `lost`.
+   */
+  read(max: number): SpoolRead {
     const records: AuditRecord[] = [];
     const seqs: number[] = [];
+    let lost = 0;
     while (records.length < max && this.#readSeq < this.#nextSeq) {
       const segment = this.#segments[this.#readSegment];
       if (segment === undefined) break;
@@ -202,26 +239,40 @@ export class DiskSpool {
       for (;;) {
         const end = chunk.indexOf("\n", start);
         if (end === -1 || records.length >= max) break;
-        const record = decodeFrame(chunk.slice(start, end));
-        this.#readOffset += Buffer.byteLength(chunk.slice(start, end + 1));
+        const line = chunk.slice(start, end);
         const seq = this.#readSeq++;
+        this.#readOffset += Buffer.byteLength(line) + 1;
+        const record = decodeFrame(line);
         if (record) {
           records.push(record);
           seqs.push(seq);
-        } else {
-          this.settle([seq]);
+        } else if (this.#settleOne(segment, seq)) {
+          lost++;
         }
         start = end + 1;
       }
-      if (start === 0 && records.length < max) {
-        // No whole frame where one must be: the file was cut or overwritten
-        // behind the spool's back. Settle the rest of the segment and move on.
-        const rest = segment.firstSeq + segment.lines - this.#readSeq;
-        this.settle(Array.from({ length: rest }, (_, i) => this.#readSeq + i));
-        this.#readSeq += rest;
-      }
+      if (start === 0 && records.length < max) lost += this.abandonSegment();
     }
-    return { records, seqs };
+    return { records, seqs, lost };
+  }
+
+  /**
+   * Gives up on the rest of the segment under the read cursor (its file is
+   * gone, cut, or keeps failing to read): settles its unread records and
+   * returns how many of them counted as spooled.
+   */
+  abandonSegment(): number {
+    const segment = this.#segments[this.#readSegment];
+    if (segment === undefined) return 0;
+    let lost = 0;
+    for (let seq = this.#readSeq; seq < segment.firstSeq + segment.lines; seq++) {
+      if (this.#settleOne(segment, seq)) lost++;
+    }
+    this.#readSeq = segment.firstSeq + segment.lines;
+    this.#readSegment++;
+    this.#readOffset = 0;
+    this.#deleteSettled();
+    return lost;
   }
 
   #readChunk(segment: Segment): string {
@@ -252,34 +303,20 @@ export class DiskSpool {
       // A record kept in memory only (the disk failed) has no integer seq.
       if (!Number.isInteger(seq)) continue;
       const segment = this.#segmentOf(seq);
-      if (segment === undefined) continue;
-      const index = seq - segment.firstSeq;
-      if (index >= segment.settledFlags.length) {
-        const grown = new Uint8Array(Math.max(index + 1, segment.settledFlags.length * 2, 64));
-        grown.set(segment.settledFlags);
-        segment.settledFlags = grown;
-      }
-      if (segment.settledFlags[index] === 1) continue;
-      segment.settledFlags[index] = 1;
-      segment.settled++;
+      if (segment !== undefined) this.#settleOne(segment, seq);
     }
     this.#deleteSettled();
   }
 
-  /**
-   * For `drop-oldest` when the spool is full: takes the oldest unread
-   * records, up to what frees one segment, for the engine to report as
-   * dropped and settle.
-   */
-  takeOldestUnread(): { records: AuditRecord[]; seqs: number[] } {
-    const segment = this.#segments[this.#readSegment];
-    if (segment === undefined || this.unread === 0) return { records: [], seqs: [] };
-    let end = segment.firstSeq + segment.lines;
-    // Part of this segment is in memory or in flight, so dropping the rest
-    // frees nothing yet: take the next segment too.
-    const next = this.#segments[this.#readSegment + 1];
-    if (this.#readSeq > segment.firstSeq && next !== undefined) end = next.firstSeq + next.lines;
-    return this.read(end - this.#readSeq);
+  /** Settles one frame; false when it was settled already. */
+  #settleOne(segment: Segment, seq: number): boolean {
+    const index = seq - segment.firstSeq;
+    if (index >= segment.settledFlags.length) grow(segment, index + 1);
+    if (segment.settledFlags[index] === 1) return false;
+    segment.settledFlags[index] = 1;
+    segment.settled++;
+    this.#liveBytes -= segment.frameBytes[index] ?? 0;
+    return true;
   }
 
   /** Appends records that failed for good to `dead-letter.ndjson` in the spool directory, one wire line each. */
@@ -323,6 +360,7 @@ export class DiskSpool {
    * from a segment that was not complete are sent again — at least once.)
    */
   #compact(): void {
+    let renamed = false;
     for (const segment of this.#segments) {
       if (segment.settled === 0 || segment.settled >= segment.lines) continue;
       try {
@@ -337,17 +375,42 @@ export class DiskSpool {
           index++;
           start = end + 1;
         }
-        const tmp = `${segment.path}.tmp`;
-        writeFileSync(tmp, kept, { mode: 0o600 });
-        if (this.#options.fsync !== "never") {
-          const fd = openSync(tmp, "r+");
-          fdatasyncSync(fd);
-          closeSync(fd);
-        }
-        renameSync(tmp, segment.path);
+        this.#replaceFile(segment.path, kept);
+        renamed = true;
       } catch {
         // Left as it is: the next start sends its settled records again.
       }
+    }
+    if (renamed) this.#syncDirectory();
+  }
+
+  /** Writes `content` to a temporary file, makes it durable unless fsync is "never", and renames it over `path`. */
+  #replaceFile(path: string, content: string | Uint8Array): void {
+    const tmp = `${path}.tmp`;
+    writeFileSync(tmp, content, { mode: 0o600 });
+    if (this.#options.fsync !== "never") {
+      const fd = openSync(tmp, "r+");
+      try {
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(tmp, path);
+  }
+
+  /** A new or renamed file's name is durable only once its directory is synced. */
+  #syncDirectory(): void {
+    if (this.#options.fsync === "never") return;
+    try {
+      const fd = openSync(this.#options.dir, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // Some file systems refuse to sync a directory; the data itself is synced.
     }
   }
 
@@ -366,16 +429,21 @@ export class DiskSpool {
 
   #startSegment(): Segment {
     this.#closeActive();
-    const path = join(this.#options.dir, `segment-${String(this.#nextSeq).padStart(16, "0")}.log`);
+    this.#deleteSettled();
+    const path = join(
+      this.#options.dir,
+      `segment-${String(this.#nextName++).padStart(16, "0")}.log`,
+    );
     this.#fd = openSync(path, "a", 0o600);
+    this.#syncDirectory();
     const segment: Segment = {
-      firstSeq: this.#nextSeq,
       path,
+      firstSeq: this.#nextSeq,
       lines: 0,
       settled: 0,
       settledFlags: new Uint8Array(0),
+      frameBytes: new Uint32Array(64),
       bytes: 0,
-      fileBytes: 0,
     };
     this.#segments.push(segment);
     return segment;
@@ -407,7 +475,7 @@ export class DiskSpool {
       } catch {
         // Already gone: nothing to free.
       }
-      this.#totalBytes -= segment.bytes;
+      this.#fileBytes -= segment.bytes;
       this.#segments.splice(i, 1);
       // The cursor was past this segment: either in a later one (whose index
       // shifts down by one) or at this one's end (the next one's start).
@@ -416,63 +484,88 @@ export class DiskSpool {
     }
   }
 
-  /** Reads every segment left in the directory: counts whole frames, finds corrupt ones and torn tails. */
+  /**
+   * Reads every segment left in the directory: numbers its frames on from
+   * the previous segment's, marks corrupt ones settled, cuts torn tails.
+   */
   #scan(): SpoolRecovery {
     const corrupt: { file: string; frames: number; tornTail: boolean }[] = [];
     const foreign: string[] = [];
     let recovered = 0;
-    const names = readdirSync(this.#options.dir).sort();
-    for (const name of names) {
+    let cut = false;
+    for (const name of readdirSync(this.#options.dir).sort()) {
       const match = SEGMENT_PATTERN.exec(name);
       if (!match) {
-        if (name !== LOCK_FILE && name !== DEAD_LETTER_FILE && !name.endsWith(".tmp"))
+        const ours =
+          name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name === DEAD_LETTER_FILE;
+        if (!ours && !name.endsWith(".tmp")) {
           foreign.push(name);
+        }
         continue;
       }
       const path = join(this.#options.dir, name);
+      this.#nextName = Math.max(this.#nextName, Number(match[1]) + 1);
       const content = readFileSync(path);
-      const firstSeq = Number(match[1]);
       const lastNewline = content.lastIndexOf(10);
       const whole = content.subarray(0, lastNewline + 1);
       const tornTail = lastNewline + 1 < content.length;
-      let lines = 0;
-      let bad = 0;
-      let start = 0;
+      const segment: Segment = {
+        path,
+        firstSeq: this.#nextSeq,
+        lines: 0,
+        settled: 0,
+        settledFlags: new Uint8Array(0),
+        frameBytes: new Uint32Array(64),
+        bytes: whole.length,
+      };
       const text = whole.toString("utf8");
-      for (;;) {
+      let bad = 0;
+      for (let start = 0; ; ) {
         const end = text.indexOf("\n", start);
         if (end === -1) break;
-        lines++;
-        if (decodeFrame(text.slice(start, end)) === undefined) bad++;
+        const line = text.slice(start, end);
+        const index = segment.lines++;
+        if (index >= segment.frameBytes.length) grow(segment, index + 1);
+        segment.frameBytes[index] = Buffer.byteLength(line) + 1;
+        this.#liveBytes += segment.frameBytes[index]!;
+        if (decodeFrame(line) === undefined) {
+          bad++;
+          this.#settleOne(segment, this.#nextSeq + index);
+        }
         start = end + 1;
       }
-      if (lines === 0) {
+      if (bad > 0 || tornTail) corrupt.push({ file: name, frames: bad, tornTail });
+      if (segment.lines === 0) {
         // An empty segment (created, then the process died): nothing to keep.
         unlinkSync(path);
-        if (tornTail) corrupt.push({ file: name, frames: 0, tornTail });
         continue;
       }
       if (tornTail) {
         // Cut the torn tail so that the file holds whole frames only.
-        const tmp = `${path}.tmp`;
-        writeFileSync(tmp, whole, { mode: 0o600 });
-        renameSync(tmp, path);
+        this.#replaceFile(path, whole);
+        cut = true;
       }
-      if (bad > 0 || tornTail) corrupt.push({ file: name, frames: bad, tornTail });
-      // Corrupt frames hold a sequence number each and count as settled at once.
-      this.#segments.push({
-        firstSeq,
-        path,
-        lines,
-        settled: 0,
-        settledFlags: new Uint8Array(0),
-        bytes: whole.length,
-        fileBytes: whole.length,
-      });
-      this.#totalBytes += whole.length;
-      recovered += lines - bad;
-      this.#nextSeq = Math.max(this.#nextSeq, firstSeq + lines);
+      this.#segments.push(segment);
+      this.#fileBytes += segment.bytes;
+      recovered += segment.lines - bad;
+      this.#nextSeq += segment.lines;
     }
+    if (cut) this.#syncDirectory();
     return { recovered, corrupt, foreign };
+  }
+}
+
+/** Makes room in a segment's per-frame arrays for `size` frames. */
+function grow(segment: Segment, size: number): void {
+  const capacity = Math.max(size, segment.frameBytes.length * 2, 64);
+  if (segment.frameBytes.length < size) {
+    const frameBytes = new Uint32Array(capacity);
+    frameBytes.set(segment.frameBytes);
+    segment.frameBytes = frameBytes;
+  }
+  if (segment.settledFlags.length < size) {
+    const flags = new Uint8Array(capacity);
+    flags.set(segment.settledFlags);
+    segment.settledFlags = flags;
   }
 }

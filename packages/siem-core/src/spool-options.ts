@@ -11,7 +11,7 @@ export interface SpoolOptions {
   readonly fsync?: SpoolFsync;
   /** Period of the `"interval"` sync. @default 1000 */
   readonly fsyncIntervalMs?: number;
-  /** Size at which a new segment file starts; a segment is deleted once all its records are settled. @default 8388608 (8 MiB) */
+  /** Size at which a new segment file starts (at most a quarter of `maxBytes`); a segment is deleted once all its records are settled. @default 8388608 (8 MiB) */
   readonly segmentBytes?: number;
   /** Keep records that failed for good in `dead-letter.ndjson` in `dir` (one wire line each). @default false */
   readonly deadLetter?: boolean;
@@ -50,12 +50,21 @@ export function resolveSpoolOptions(options: SpoolOptions): ResolvedSpoolOptions
     }
     return value;
   };
+  const maxBytes = positive("maxBytes", options.maxBytes, 256 * 1024 * 1024);
   return {
     dir: options.dir,
-    maxBytes: positive("maxBytes", options.maxBytes, 256 * 1024 * 1024),
+    maxBytes,
     fsync,
     fsyncIntervalMs: positive("fsyncIntervalMs", options.fsyncIntervalMs, 1000),
-    segmentBytes: positive("segmentBytes", options.segmentBytes, 8 * 1024 * 1024),
+    // A segment is deleted only once all its records are settled: keep it a
+    // small part of maxBytes so that settled records free their disk soon.
+    segmentBytes: Math.max(
+      1,
+      Math.min(
+        positive("segmentBytes", options.segmentBytes, 8 * 1024 * 1024),
+        Math.floor(maxBytes / 4),
+      ),
+    ),
     deadLetter: options.deadLetter ?? false,
   };
 }

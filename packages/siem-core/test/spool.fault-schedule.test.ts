@@ -58,7 +58,11 @@ const turn = () => new Promise((resolve) => setTimeout(resolve, 1));
 
 type Config = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
 
-async function runLives(config: Config, steps: Step[]): Promise<void> {
+async function runLives(
+  config: Config,
+  steps: Step[],
+  middle: { mode: Mode; exports: number },
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "a1-spool-schedule-"));
   const fates = new Map<string, string[]>();
   const fate = (id: string, what: string) => fates.set(id, [...(fates.get(id) ?? []), what]);
@@ -125,13 +129,34 @@ async function runLives(config: Config, steps: Step[]): Promise<void> {
     balanced("after the first close", first);
     check(first.pending === 0, `pending ${first.pending} after close`);
 
-    // Second life: the backend is up; whatever was retained is recovered and delivered.
-    mode = "up";
+    // Second life: the backend as the schedule says (down: everything is
+    // kept again, after compaction at the first close); a few more records.
+    mode = middle.mode;
     current = open();
     const second = current.stats();
     check(
       second.recovered === first.retained,
       `recovered ${second.recovered}, retained ${first.retained}`,
+    );
+    for (let i = 0; i < middle.exports; i++) {
+      const record = makeRecord();
+      exported.push(record.eventId);
+      current.export(record);
+      balanced("after export in the second life");
+    }
+    await turn();
+    await current.close();
+    await turn();
+    const secondClosed = current.stats();
+    balanced("after the second close", secondClosed);
+
+    // Third life: the backend is up; whatever is left is recovered and delivered.
+    mode = "up";
+    current = open();
+    const third = current.stats();
+    check(
+      third.recovered === secondClosed.retained,
+      `third life recovered ${third.recovered}, second retained ${secondClosed.retained}`,
     );
     await current.close();
     await turn();
@@ -150,9 +175,17 @@ async function runLives(config: Config, steps: Step[]): Promise<void> {
 }
 
 describe("BufferedExporter with a spool under a randomized schedule", () => {
-  it("balances at every step and gives every record one fate across a restart", async () => {
+  it("balances at every step and gives every record one fate across three lives", async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(stepArb, { minLength: 1, maxLength: 25 }), runLives),
+      fc.asyncProperty(
+        configArb,
+        fc.array(stepArb, { minLength: 1, maxLength: 25 }),
+        fc.record({
+          mode: fc.constantFrom<Mode>("up", "down"),
+          exports: fc.integer({ min: 0, max: 30 }),
+        }),
+        runLives,
+      ),
       { numRuns: 100, interruptAfterTimeLimit: 25_000 },
     );
   }, 60_000);

@@ -177,32 +177,43 @@ describe("spool", () => {
     expect(ids(backend.received)).toEqual(ids(records.slice(0, 200 - stats.dropped)));
   });
 
-  it("with drop-oldest, drops the oldest records waiting on disk to make room", async () => {
-    const backend = new SwitchableBackend();
-    backend.mode = "down";
-    const exporter = open(backend, {
-      maxQueueSize: 10,
-      overflow: "drop-oldest",
-      retry: { maxAttempts: 1000, initialDelayMs: 1, maxDelayMs: 2 },
-      spool: { dir, maxBytes: 20_000, segmentBytes: 4_000, fsync: "never" },
-    });
-    const records = makeRecords(200);
-    for (const record of records) exporter.export(record);
-    await new Promise((resolve) => setImmediate(resolve));
-    const stats = exporter.stats();
-    expectBalanced(stats);
-    expect(stats.dropped).toBeGreaterThan(0);
-    backend.mode = "up";
-    await exporter.close();
-    const delivered = ids(backend.received);
-    // The newest record always made it; the dropped ones are older ones.
-    expect(delivered.at(-1)).toBe(records.at(-1)!.eventId);
-    const dropped = errors
-      .filter((error) => error.reason === "overflow")
-      .flatMap((error) => ids(error.records));
-    expect(dropped.length).toBe(stats.dropped);
-    expect(new Set([...delivered, ...dropped]).size).toBe(200);
-  });
+  it.each([
+    ["several segments", 4_000],
+    ["one segment", 8 * 1024 * 1024],
+  ])(
+    "with drop-oldest (%s), drops the oldest records waiting in memory, one at a time, to make room",
+    async (_, segmentBytes) => {
+      const backend = new SwitchableBackend();
+      backend.mode = "down";
+      const exporter = open(backend, {
+        maxQueueSize: 500,
+        batchSize: 5,
+        concurrency: 1,
+        overflow: "drop-oldest",
+        retry: { maxAttempts: 1000, initialDelayMs: 1, maxDelayMs: 2 },
+        spool: { dir, maxBytes: 20_000, segmentBytes, fsync: "never" },
+      });
+      const records = makeRecords(200);
+      for (const record of records) exporter.export(record);
+      await new Promise((resolve) => setImmediate(resolve));
+      const stats = exporter.stats();
+      expectBalanced(stats);
+      expect(stats.dropped).toBeGreaterThan(0);
+      backend.mode = "up";
+      await exporter.close();
+      const delivered = ids(backend.received);
+      // The newest record always made it; the dropped ones are older ones.
+      expect(delivered.at(-1)).toBe(records.at(-1)!.eventId);
+      const dropped = errors
+        .filter((error) => error.reason === "overflow")
+        .flatMap((error) => ids(error.records));
+      expect(dropped.length).toBe(stats.dropped);
+      expect(new Set([...delivered, ...dropped]).size).toBe(200);
+      // One at a time: no more dropped than the room the newer records needed.
+      const frame = records[0]!.toNdjson().length + 10;
+      expect(stats.dropped).toBeLessThanOrEqual(200 - Math.floor(20_000 / frame) + 5);
+    },
+  );
 
   it("skips and reports a torn tail, a corrupt frame, an empty segment and a foreign file without crashing", async () => {
     const down = new SwitchableBackend();
@@ -324,5 +335,80 @@ describe("spool", () => {
     } finally {
       if (mounted) execFileSync("umount", [mountPoint]);
     }
+  });
+});
+
+describe("spool, after review", () => {
+  it("never stays full once its records are delivered (maxBytes below the default segment size)", async () => {
+    const backend = new SwitchableBackend();
+    backend.mode = "down";
+    const exporter = open(backend, {
+      maxQueueSize: 50,
+      retry: { maxAttempts: 1000, initialDelayMs: 1, maxDelayMs: 2 },
+      spool: { dir, maxBytes: 64 * 1024, fsync: "never" },
+    });
+    for (const record of makeRecords(300)) exporter.export(record);
+    await new Promise((resolve) => setImmediate(resolve));
+    const during = exporter.stats();
+    expect(during.dropped).toBeGreaterThan(0);
+    backend.mode = "up";
+    await exporter.flush();
+    const later = makeRecords(100);
+    for (const record of later) exporter.export(record);
+    await exporter.close();
+    expect(exporter.stats().dropped).toBe(during.dropped);
+    expect(ids(backend.received).slice(-100)).toEqual(ids(later));
+    expect(segments()).toEqual([]);
+  });
+
+  it("counts as retained only what is on disk: records kept in memory after a disk failure fail, reported", async () => {
+    const backend = new SwitchableBackend();
+    backend.mode = "down";
+    const spoolDir = join(dir, "spool");
+    const exporter = new BufferedExporter(backend, {
+      ...quick,
+      spool: { dir: spoolDir, fsync: "never", segmentBytes: 1 },
+      onError: (error) => errors.push(error),
+    });
+    // Every append opens a new segment (segmentBytes 1): with the directory
+    // replaced by a file, every append fails.
+    rmSync(spoolDir, { recursive: true, force: true });
+    writeFileSync(spoolDir, "a file where the directory was");
+    const records = makeRecords(50);
+    for (const record of records) exporter.export(record);
+    await exporter.close();
+    const stats = exporter.stats();
+    expectBalanced(stats);
+    expect(stats).toMatchObject({ retained: 0, pending: 0, failed: 50 });
+    const failed = errors
+      .filter((error) => error.reason === "retries-exhausted")
+      .flatMap((error) => ids(error.records));
+    expect(failed.sort()).toEqual(ids(records).sort());
+  });
+
+  it("gives up, reported, on records whose segment vanished, instead of holding close() for ever", async () => {
+    const down = new SwitchableBackend();
+    down.mode = "down";
+    const first = open(down, { spool: { dir, fsync: "never", segmentBytes: 2_000 } });
+    for (const record of makeRecords(60)) first.export(record);
+    await first.close();
+    const before = segments();
+    expect(before.length).toBeGreaterThan(2);
+
+    const up = new SwitchableBackend();
+    const second = open(up, {
+      maxQueueSize: 5,
+      batchSize: 5,
+      spool: { dir, fsync: "never", segmentBytes: 2_000 },
+    });
+    // A segment still unread disappears behind the spool's back.
+    rmSync(join(dir, before[1]!));
+    await second.close();
+    const stats = second.stats();
+    expectBalanced(stats);
+    expect(stats.pending).toBe(0);
+    expect(stats.delivered + stats.failed).toBe(60);
+    expect(stats.failed).toBeGreaterThan(0);
+    expect(errors.some((error) => /spooled record\(s\) lost/.test(error.message))).toBe(true);
   });
 });
