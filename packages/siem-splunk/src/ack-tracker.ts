@@ -21,7 +21,8 @@ export interface AckTrackerOptions {
  * all waiting ids in a single request (`{"acks":[ids]}` →
  * `{"acks":{"id":true|false}}`), so ten batches in flight cost one poll,
  * not ten. A batch not acknowledged within `timeoutMs` is rejected with a
- * retryable error and the engine sends it again.
+ * retryable error; the sender lets the engine send it again up to
+ * `ack.maxResends` times.
  */
 export class AckTracker {
   readonly #client: HecClient;
@@ -31,17 +32,11 @@ export class AckTracker {
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
   #closed = false;
-  #polls = 0;
 
   constructor(client: HecClient, options: AckTrackerOptions, alarm: ConfigurationAlarm) {
     this.#client = client;
     this.#options = options;
     this.#alarm = alarm;
-  }
-
-  /** Poll requests made so far. */
-  get polls(): number {
-    return this.#polls;
   }
 
   /** Resolves once Splunk acknowledges `ackId`; rejects at the deadline or when `signal` aborts. */
@@ -130,7 +125,6 @@ export class AckTracker {
 
   async #poll(): Promise<void> {
     const ids = [...this.#waiting.keys()];
-    this.#polls++;
     let answer: Awaited<ReturnType<HecClient["request"]>>;
     try {
       answer = await this.#client.request(

@@ -18,8 +18,8 @@ export type Verdict =
       /** Set when no retry can help until someone changes a setting. */
       readonly configuration?: ConfigurationProblem;
       /**
-       * HEC read the batch in order and stopped at this event: the events
-       * before it were accepted, this one was refused.
+       * HEC read the batch in order and stopped at this event, which it
+       * refused; whether it indexed the events before it is not said.
        */
       readonly invalidEventNumber?: number;
       /** True when only the named event is bad; the ones after it were never read. */

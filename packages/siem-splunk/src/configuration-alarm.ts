@@ -24,9 +24,4 @@ export class ConfigurationAlarm {
       code: "A1_SIEM_SPLUNK_CONFIG",
     });
   }
-
-  /** The problems announced so far. */
-  get problems(): readonly ConfigurationProblem[] {
-    return [...this.#raised];
-  }
 }

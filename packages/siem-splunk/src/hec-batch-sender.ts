@@ -11,16 +11,26 @@ import { classifyHecAnswer, type Verdict } from "./classify-hec-answer.js";
 import type { ConfigurationAlarm } from "./configuration-alarm.js";
 import type { HecAnswer, HecClient } from "./hec-client.js";
 
-/** What the sender remembers about a record between attempts. */
+/** Why a record's next send may put a second copy in Splunk. */
 const Mark = {
-  /** HEC accepted it before refusing a later event of the same request: never send it again. */
-  Indexed: 1,
   /** Its last attempt ended without an answer after the request went out: Splunk may have it. */
-  Unanswered: 2,
-  /** HEC accepted it but never acknowledged indexing it: Splunk may have it. */
-  Unacknowledged: 3,
+  Unanswered: 1,
+  /**
+   * Splunk may have it but never said so: its acknowledgement did not come, or
+   * HEC refused a later event of the same request (HEC does not say that the
+   * events before a refused one were indexed, so they are sent again).
+   */
+  Unacknowledged: 2,
 } as const;
 type Mark = (typeof Mark)[keyof typeof Mark];
+
+/** What the sender remembers about a record between attempts. */
+interface Memory {
+  /** Set until the next send counts it as a possible duplicate. */
+  mark: Mark | undefined;
+  /** Attempts whose acknowledgement never came (bounded by `ack.maxResends`). */
+  ackMisses: number;
+}
 
 /**
  * Network errors that happen before a byte of the request left: a resend
@@ -33,6 +43,11 @@ const NOT_SENT = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "UND_ERR_CONNECT_TIMEOUT",
+  // undici refused the request's own headers (a character HTTP forbids):
+  // nothing was written to the socket.
+  "UND_ERR_INVALID_ARG",
+  "ERR_INVALID_CHAR",
+  "ERR_INVALID_HTTP_TOKEN",
 ]);
 
 /** Counters the sender keeps besides the engine's. */
@@ -46,6 +61,8 @@ export interface HecBatchSenderOptions {
   readonly encode: (record: AuditRecord) => string;
   readonly gzip: boolean;
   readonly acks: AckTracker | undefined;
+  /** Resends of a batch whose acknowledgement never came, before its records fail (`ack.maxResends`). */
+  readonly ackMaxResends: number;
   /** With acknowledgement the engine's timeout covers the wait for the ack, so the request keeps its own. */
   readonly requestTimeoutMs: number;
   readonly alarm: ConfigurationAlarm;
@@ -63,10 +80,11 @@ export class HecBatchSender implements BatchExporter {
   readonly #encode: (record: AuditRecord) => string;
   readonly #gzip: boolean;
   readonly #acks: AckTracker | undefined;
+  readonly #ackMaxResends: number;
   readonly #requestTimeoutMs: number;
   readonly #alarm: ConfigurationAlarm;
-  readonly #marks = new WeakMap<AuditRecord, Mark>();
-  /** Marks set and not yet consumed: while 0, batches skip the lookups. */
+  readonly #marks = new WeakMap<AuditRecord, Memory>();
+  /** Records remembered: while 0, batches skip the lookups. */
   #markCount = 0;
   #resentUnanswered = 0;
   #resentUnacknowledged = 0;
@@ -77,6 +95,7 @@ export class HecBatchSender implements BatchExporter {
     this.#encode = options.encode;
     this.#gzip = options.gzip;
     this.#acks = options.acks;
+    this.#ackMaxResends = options.ackMaxResends;
     this.#requestTimeoutMs = options.requestTimeoutMs;
     this.#alarm = options.alarm;
   }
@@ -98,14 +117,10 @@ export class HecBatchSender implements BatchExporter {
     records: readonly AuditRecord[],
     { signal, encoded }: ExportBatchOptions,
   ): Promise<void> {
-    let sent = records;
-    let bodies = encoded;
-    let skipped: readonly AuditRecord[] = [];
-    if (this.#markCount > 0) ({ sent, bodies, skipped } = this.#sortOut(records, encoded));
-    if (sent.length > 0) await this.#send(records, sent, bodies, signal);
-    // Only now, with the attempt delivered, may the skipped records be forgotten:
-    // a failed attempt is retried and must skip them again.
-    for (const record of skipped) this.#unmark(record);
+    if (this.#markCount > 0) this.#countResends(records);
+    await this.#send(records, encoded, signal);
+    // Delivered: nothing about these records matters any more.
+    if (this.#markCount > 0) for (const record of records) this.#forget(record);
   }
 
   async close(): Promise<void> {
@@ -114,7 +129,6 @@ export class HecBatchSender implements BatchExporter {
   }
 
   async #send(
-    records: readonly AuditRecord[],
     sent: readonly AuditRecord[],
     bodies: readonly string[] | undefined,
     signal: AbortSignal,
@@ -134,45 +148,38 @@ export class HecBatchSender implements BatchExporter {
       throw this.#unanswered(cause, requestSignal, sent);
     }
     const verdict = classifyHecAnswer(answer, this.#client.where);
-    if (!verdict.ok) throw this.#refused(verdict, records, sent);
+    if (!verdict.ok) throw this.#refused(verdict, sent);
     if (this.#acks) await this.#awaitAck(this.#acks, answer, sent, signal);
   }
 
-  /** Splits a batch into what to send and what HEC already has, and counts resends that may duplicate. */
-  #sortOut(
-    records: readonly AuditRecord[],
-    encoded: readonly string[] | undefined,
-  ): {
-    sent: readonly AuditRecord[];
-    bodies: readonly string[] | undefined;
-    skipped: readonly AuditRecord[];
-  } {
-    const sent: AuditRecord[] = [];
-    const bodies: string[] | undefined = encoded ? [] : undefined;
-    const skipped: AuditRecord[] = [];
-    records.forEach((record, index) => {
-      const mark = this.#marks.get(record);
-      if (mark === Mark.Indexed) {
-        skipped.push(record);
-        return;
-      }
-      if (mark === Mark.Unanswered) this.#resentUnanswered++;
-      else if (mark === Mark.Unacknowledged) this.#resentUnacknowledged++;
-      if (mark !== undefined) this.#unmark(record);
-      sent.push(record);
-      bodies?.push(encoded![index]!);
-    });
-    return skipped.length === 0
-      ? { sent: records, bodies: encoded, skipped }
-      : { sent, bodies, skipped };
+  /** Counts the records of this attempt that were marked as possibly in Splunk already. */
+  #countResends(records: readonly AuditRecord[]): void {
+    for (const record of records) {
+      const memory = this.#marks.get(record);
+      if (memory === undefined) continue;
+      if (memory.mark === Mark.Unanswered) this.#resentUnanswered++;
+      else if (memory.mark === Mark.Unacknowledged) this.#resentUnacknowledged++;
+      memory.mark = undefined;
+      // Missed acknowledgements are kept: they bound the resends.
+      if (memory.ackMisses === 0) this.#forget(record);
+    }
+  }
+
+  #memoryOf(record: AuditRecord): Memory {
+    let memory = this.#marks.get(record);
+    if (memory === undefined) {
+      memory = { mark: undefined, ackMisses: 0 };
+      this.#marks.set(record, memory);
+      this.#markCount++;
+    }
+    return memory;
   }
 
   #mark(record: AuditRecord, mark: Mark): void {
-    if (!this.#marks.has(record)) this.#markCount++;
-    this.#marks.set(record, mark);
+    this.#memoryOf(record).mark = mark;
   }
 
-  #unmark(record: AuditRecord): void {
+  #forget(record: AuditRecord): void {
     if (this.#marks.delete(record)) this.#markCount--;
   }
 
@@ -186,6 +193,8 @@ export class HecBatchSender implements BatchExporter {
         : new ExportError(message, { retryable: generic.retryable, cause });
     if (!error.retryable) {
       this.#alarm.raise("tls", `Splunk HEC configuration error: ${error.message}`);
+      // Not retried: the engine fails these records, so forget them.
+      if (this.#markCount > 0) for (const record of sent) this.#forget(record);
       return error;
     }
     const code = errorCode(cause);
@@ -196,11 +205,7 @@ export class HecBatchSender implements BatchExporter {
   }
 
   /** HEC refused: the error tells the engine to retry, split, or fail which records. */
-  #refused(
-    verdict: Exclude<Verdict, { ok: true }>,
-    records: readonly AuditRecord[],
-    sent: readonly AuditRecord[],
-  ): ExportError {
+  #refused(verdict: Exclude<Verdict, { ok: true }>, sent: readonly AuditRecord[]): ExportError {
     const message = this.#client.redact(verdict.message);
     if (verdict.configuration) this.#alarm.raise(verdict.configuration, message);
     const base = {
@@ -212,22 +217,17 @@ export class HecBatchSender implements BatchExporter {
     if (verdict.retryable || verdict.tooLarge) return new ExportError(message, base);
     const n = verdict.invalidEventNumber;
     if (n !== undefined && Number.isInteger(n) && n >= 0 && n < sent.length) {
-      // HEC reads a request in order and stops at the first bad event: the ones
-      // before it are accepted (without acknowledgement, that is delivery), and
-      // the ones after it were never read.
-      for (let i = 0; i < n; i++) {
-        this.#mark(sent[i]!, this.#acks ? Mark.Unacknowledged : Mark.Indexed);
-      }
+      // HEC stopped at event n. Whether it indexed the events before it is not
+      // documented (reports differ), so they are sent again, at least once
+      // rather than maybe never, and counted as possible duplicates; the ones
+      // after it were never read.
+      for (let i = 0; i < n; i++) this.#mark(sent[i]!, Mark.Unacknowledged);
       const refused = verdict.onlyThatEvent ? [sent[n]!] : sent.slice(n);
+      for (const record of refused) this.#forget(record);
       return new ExportError(message, { ...base, reason: "rejected", records: refused });
     }
-    // Name the records sent when some of the batch were skipped (already
-    // indexed): the engine fails the named ones and hands the others back.
-    return new ExportError(message, {
-      ...base,
-      reason: "rejected",
-      ...(sent.length < records.length ? { records: sent } : {}),
-    });
+    if (this.#markCount > 0) for (const record of sent) this.#forget(record);
+    return new ExportError(message, { ...base, reason: "rejected" });
   }
 
   async #awaitAck(
@@ -248,7 +248,13 @@ export class HecBatchSender implements BatchExporter {
     try {
       await acks.wait(ackId, signal);
     } catch (error) {
-      for (const record of sent) this.#mark(record, Mark.Unacknowledged);
+      const missed: AuditRecord[] = [];
+      for (const record of sent) {
+        const memory = this.#memoryOf(record);
+        memory.mark = Mark.Unacknowledged;
+        if (++memory.ackMisses > this.#ackMaxResends) missed.push(record);
+      }
+      if (missed.length > 0) throw this.#neverAcknowledged(ackId, missed, sent, error);
       throw ExportError.isInstance(error)
         ? error
         : new ExportError("the attempt ended while waiting for Splunk's acknowledgement", {
@@ -256,6 +262,34 @@ export class HecBatchSender implements BatchExporter {
             cause: error,
           });
     }
+  }
+
+  /**
+   * Records sent `ack.maxResends` times again for want of an acknowledgement,
+   * and still not acknowledged: they fail, so that close() does not wait
+   * `retry.maxAttempts` ack timeouts on a Splunk that never acknowledges. The
+   * reason is "rejected": core's engine reports every non-retryable error as
+   * such (it maps "retries-exhausted" to "rejected"); the message says why.
+   */
+  #neverAcknowledged(
+    ackId: number,
+    missed: readonly AuditRecord[],
+    sent: readonly AuditRecord[],
+    cause: unknown,
+  ): ExportError {
+    for (const record of missed) this.#forget(record);
+    const resends = this.#ackMaxResends;
+    return new ExportError(
+      `Splunk never acknowledged indexing the batch of ${sent.length} record(s) (last ackId ${ackId}): no acknowledgement came after ${resends} resend(s) (ack.maxResends), so ${missed.length} record(s) are given up; Splunk may or may not have indexed them`,
+      {
+        reason: "rejected",
+        retryable: false,
+        // A strict subset (records with fewer misses behind them) fails alone;
+        // the engine sends the others again.
+        ...(missed.length < sent.length ? { records: missed } : {}),
+        cause,
+      },
+    );
   }
 }
 

@@ -39,6 +39,3 @@ export const TOKEN_CODES: ReadonlySet<number> = new Set([1, 2, 3, 4, 21, 22]);
  * that event is refused; the ones after it were never read and can be sent again.
  */
 export const EVENT_CODES: ReadonlySet<number> = new Set([6, 12, 13, 15]);
-
-/** Codes of an unhealthy HEC (queues full, ack service down). */
-export const UNHEALTHY_CODES: ReadonlySet<number> = new Set([18, 19, 20]);

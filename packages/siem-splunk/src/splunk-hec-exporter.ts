@@ -22,8 +22,9 @@ export interface SplunkHecStats extends ExporterStats {
   readonly resentUnanswered: number;
   /**
    * Records sent again because Splunk did not acknowledge them within
-   * `ack.timeoutMs` (or accepted them without acknowledgement ahead of a
-   * refused event): Splunk may hold each of them twice.
+   * `ack.timeoutMs`, or because HEC refused a later event of the same request
+   * (HEC does not say whether it indexed the ones before): Splunk may hold
+   * each of them twice.
    */
   readonly resentUnacknowledged: number;
   /**
@@ -84,6 +85,7 @@ export class SplunkHecExporter extends BufferedExporter {
       encode: envelopeEncoder(settings),
       gzip: settings.compression === "gzip",
       acks,
+      ackMaxResends: settings.ack?.maxResends ?? 0,
       requestTimeoutMs: settings.requestTimeoutMs,
       alarm,
     });
@@ -100,7 +102,8 @@ export class SplunkHecExporter extends BufferedExporter {
 
   /**
    * Delivers what is queued (waiting out retries and, with `ack`, the
-   * acknowledgements), then closes the exporter's own connections (an
+   * acknowledgements: a batch waits for at most `ack.maxResends + 1`
+   * acknowledgements that never come), then closes the exporter's own connections (an
    * injected `dispatcher` stays open). Idempotent; never rejects.
    */
   override close(): Promise<void> {

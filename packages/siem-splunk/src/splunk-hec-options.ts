@@ -16,6 +16,17 @@ export interface SplunkAckOptions {
    * @default 300000
    */
   readonly timeoutMs?: number;
+  /**
+   * How many times a batch is sent again because its acknowledgement never
+   * came within `timeoutMs`. When an acknowledgement is missing once more
+   * after that, the batch's records are reported failed with reason
+   * `"rejected"` (the message says Splunk never acknowledged them): they may
+   * or may not be indexed. This bounds how long `close()` waits on a Splunk
+   * that takes events but never acknowledges them, to about
+   * `(maxResends + 1) × timeoutMs`. `0` never resends for a missing acknowledgement.
+   * @default 2
+   */
+  readonly maxResends?: number;
 }
 
 /** Options of `SplunkHecExporter`. */
@@ -67,7 +78,7 @@ export const SPLUNK_DEFAULTS = {
   compression: "none",
   /** With acknowledgement, batches stay in flight until indexed, so more may wait at once. */
   ackConcurrency: 8,
-  ack: { pollIntervalMs: 1000, timeoutMs: 300_000 },
+  ack: { pollIntervalMs: 1000, timeoutMs: 300_000, maxResends: 2 },
 } as const;
 
 /** What the exporter needs after checking the user's options. */
@@ -167,10 +178,13 @@ function resolveToken(option: unknown): string {
   // A token pasted with its header prefix, or read from a file with a newline.
   const token = raw.trim().replace(/^Splunk\s+/i, "");
   if (token === "") throw new TypeError(`${WHO}: token is blank`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: that is what is refused
-  if (/[\u0000-\u001f\u007f\s]/.test(token)) {
+  // HTTP allows only visible ASCII in this header value (RFC 9110 field-value,
+  // without obs-text): any other character (a space, "€", a zero-width space
+  // pasted with the token) would make every request fail before it leaves.
+  // The token is not echoed, not even the offending character's position.
+  if (!/^[\x21-\x7e]+$/.test(token)) {
     throw new TypeError(
-      `${WHO}: token contains whitespace or control characters, which cannot go in an HTTP header`,
+      `${WHO}: token contains a character that cannot go in an HTTP header (only visible ASCII is allowed: no spaces, control, non-ASCII or invisible characters); copy the token again from Splunk Web > Settings > Data inputs > HTTP Event Collector`,
     );
   }
   return token;
@@ -206,7 +220,9 @@ function resolveAck(value: unknown): Required<SplunkAckOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return { ...SPLUNK_DEFAULTS.ack };
   if (typeof value !== "object" || value === null) {
-    throw new TypeError(`${WHO}: ack must be true, false or { pollIntervalMs, timeoutMs }`);
+    throw new TypeError(
+      `${WHO}: ack must be true, false or { pollIntervalMs, timeoutMs, maxResends }`,
+    );
   }
   const ack = value as SplunkAckOptions;
   return {
@@ -216,13 +232,18 @@ function resolveAck(value: unknown): Required<SplunkAckOptions> | undefined {
       SPLUNK_DEFAULTS.ack.pollIntervalMs,
     ),
     timeoutMs: positiveInteger("ack.timeoutMs", ack.timeoutMs, SPLUNK_DEFAULTS.ack.timeoutMs),
+    maxResends: integerAtLeast("ack.maxResends", ack.maxResends, SPLUNK_DEFAULTS.ack.maxResends, 0),
   };
 }
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
+  return integerAtLeast(name, value, fallback, 1);
+}
+
+function integerAtLeast(name: string, value: unknown, fallback: number, least: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${WHO}: ${name} must be an integer >= 1, got ${String(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < least) {
+    throw new RangeError(`${WHO}: ${name} must be an integer >= ${least}, got ${String(value)}`);
   }
   return value;
 }

@@ -171,6 +171,63 @@ describe("indexer acknowledgement", () => {
     expect(watch.errors[0]!.message).toContain("did not acknowledge");
   });
 
+  it.each<[string, number | undefined, number]>([
+    ["the default ack.maxResends (2)", undefined, 2],
+    ["ack.maxResends: 0", 0, 0],
+    ["ack.maxResends: 4", 4, 4],
+  ])(
+    "acknowledgements that never come: close() settles after maxResends + 1 attempts with %s, not retry.maxAttempts",
+    async (_, maxResends, resends) => {
+      const { exporter, watch, server } = await start(
+        { ack: () => ({ delayMs: Number.POSITIVE_INFINITY }) },
+        {
+          ack: {
+            pollIntervalMs: 5,
+            timeoutMs: 30,
+            ...(maxResends === undefined ? {} : { maxResends }),
+          },
+          // Far more attempts than acknowledgements are waited for.
+          retry: { maxAttempts: 20, initialDelayMs: 1, maxDelayMs: 1 },
+        },
+      );
+      for (const record of makeRecords(3)) exporter.export(record);
+      await exporter.close();
+      // Attempts counted at the server: the first send and `resends` more, each polled for.
+      expect(server.stats().requests).toBe(resends + 1);
+      expect(server.stats().ackPolls).toBeGreaterThanOrEqual(resends + 1);
+      expect(server.stats()).toMatchObject({ distinct: 3, duplicates: 3 * resends });
+      expect(exporter.stats()).toMatchObject({
+        delivered: 0,
+        failed: 3,
+        pending: 0,
+        retries: resends,
+        resentUnacknowledged: 3 * resends,
+      });
+      expect(watch.errors).toHaveLength(1);
+      expect(watch.errors[0]!.reason).toBe("rejected");
+      expect(watch.errors[0]!.records.map((r) => r.eventId)).toEqual(["evt-0", "evt-1", "evt-2"]);
+      expect(watch.errors[0]!.message).toContain("never acknowledged");
+      expect(watch.errors[0]!.message).toContain(`after ${resends} resend(s)`);
+      expect(watch.problems).toEqual([]);
+    },
+  );
+
+  it("an acknowledgement that comes on the last allowed resend delivers", async () => {
+    const { exporter, watch, server } = await start(
+      { ack: (ackId) => ({ delayMs: ackId < 2 ? Number.POSITIVE_INFINITY : 0 }) },
+      { ack: { pollIntervalMs: 5, timeoutMs: 30, maxResends: 2 } },
+    );
+    for (const record of makeRecords(3)) exporter.export(record);
+    await exporter.close();
+    expect(server.stats()).toMatchObject({ requests: 3, distinct: 3, duplicates: 6 });
+    expect(exporter.stats()).toMatchObject({
+      delivered: 3,
+      failed: 0,
+      resentUnacknowledged: 6,
+    });
+    expect(watch.errors).toEqual([]);
+  });
+
   it("a refused event: the events HEC took before it are not proven indexed, so they are sent again and counted", async () => {
     const { exporter, watch, server } = await start({
       refuseEvent: (event) =>
@@ -231,7 +288,8 @@ describe("indexer acknowledgement", () => {
     const exporter = new SplunkHecExporter({
       url: server.url,
       token: DEFAULT_TOKEN,
-      ack: { pollIntervalMs: 5, timeoutMs: 400 },
+      // 15 % of attempts go unacknowledged: allow enough resends that no batch gives up.
+      ack: { pollIntervalMs: 5, timeoutMs: 400, maxResends: 20 },
       batchSize: 100,
       flushIntervalMs: 5,
       retry: { maxAttempts: 50, initialDelayMs: 1, maxDelayMs: 5 },

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SplunkHecExporter, type SplunkHecExporterOptions } from "../src/index.js";
 import { AccountingWatch } from "./support/accounting.js";
@@ -219,7 +220,7 @@ describe("permanent answers are rejected without a retry", () => {
 });
 
 describe("one event refused (invalid-event-number)", () => {
-  it("rejects exactly that record, keeps the ones HEC took before it, resends the rest", async () => {
+  it("rejects exactly that record and sends every other one again, the ones before it included", async () => {
     const watch = new AccountingWatch();
     server = await HecTestServer.start({
       refuseEvent: (event) =>
@@ -242,13 +243,13 @@ describe("one event refused (invalid-event-number)", () => {
     ]);
     const ids = (r: { events: readonly { event?: unknown }[] }) =>
       r.events.map((e) => (e.event as { event_id: string }).event_id);
-    // HEC indexed evt-0..2, stopped at evt-3; only evt-4 and evt-5 go again.
-    expect(requests[0]!.indexedCount).toBe(3);
-    expect(ids(requests[1]!)).toEqual(["evt-4", "evt-5"]);
+    // HEC stopped at evt-3. It does not say it indexed evt-0..2 (this server
+    // did), so they go again with evt-4 and evt-5: at least once, counted.
+    expect(ids(requests[1]!)).toEqual(["evt-0", "evt-1", "evt-2", "evt-4", "evt-5"]);
     expect([...server.counts.entries()].sort()).toEqual([
-      ["evt-0", 1],
-      ["evt-1", 1],
-      ["evt-2", 1],
+      ["evt-0", 2],
+      ["evt-1", 2],
+      ["evt-2", 2],
       ["evt-4", 1],
       ["evt-5", 1],
     ]);
@@ -261,8 +262,60 @@ describe("one event refused (invalid-event-number)", () => {
       failed: 1,
       pending: 0,
       resentUnanswered: 0,
+      resentUnacknowledged: 3,
     });
+    expect(server.stats().duplicates).toBe(exporter.stats().resentUnacknowledged);
     expect(watch.problems).toEqual([]);
+  });
+
+  it("with any refused events anywhere in any batches: each bad record is rejected once, every other arrives, duplicates equal the counter", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.uniqueArray(fc.nat({ max: 29 }), { maxLength: 8 }),
+        fc.constantFrom(6, 12, 13),
+        async (count, batchSize, badPositions, code) => {
+          const bad = new Set(badPositions.filter((i) => i < count).map((i) => `evt-${i}`));
+          const watch = new AccountingWatch();
+          const hec = await HecTestServer.start({
+            refuseEvent: (event) =>
+              bad.has((event.event as { event_id: string }).event_id) ? { code } : undefined,
+          });
+          try {
+            const exporter = new SplunkHecExporter({
+              url: hec.url,
+              token: DEFAULT_TOKEN,
+              batchSize,
+              ...fast,
+              onError: watch.onError,
+            });
+            watch.watch(() => exporter.stats());
+            for (const record of makeRecords(count)) exporter.export(record);
+            await exporter.close();
+            const rejected = watch.errors.flatMap((e) => e.records.map((r) => r.eventId));
+            expect(watch.errors.every((e) => e.reason === "rejected")).toBe(true);
+            expect(rejected.sort()).toEqual([...bad].sort());
+            for (let i = 0; i < count; i++) {
+              if (!bad.has(`evt-${i}`))
+                expect(hec.counts.get(`evt-${i}`)).toBeGreaterThanOrEqual(1);
+            }
+            const stats = exporter.stats();
+            expect(stats).toMatchObject({
+              received: count,
+              delivered: count - bad.size,
+              failed: bad.size,
+              pending: 0,
+            });
+            expect(hec.stats().duplicates).toBe(stats.resentUnacknowledged);
+            expect(watch.problems).toEqual([]);
+          } finally {
+            await hec.close();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 
   it("a refused first event leaves the others to be sent again", async () => {

@@ -70,7 +70,9 @@ describe("construction", () => {
   });
 
   it.each<[Partial<SplunkHecExporterOptions>, RegExp]>([
-    [{ token: "a b" }, /whitespace or control characters/],
+    [{ token: "a b" }, /cannot go in an HTTP header/],
+    [{ ack: { maxResends: -1 } }, /ack.maxResends must be an integer >= 0/],
+    [{ ack: { maxResends: 1.5 } }, /ack.maxResends must be an integer >= 0/],
     [{ token: 42 as unknown as string }, /token must be a string/],
     [{ index: "" }, /index must be a non-empty string/],
     [{ source: 1 as unknown as string }, /source must be a non-empty string/],

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import type { ExportError } from "@a1/siem-core";
+import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SplunkHecExporter } from "../src/index.js";
 import { makeCertificates, type TestCertificates } from "./support/certificates.js";
@@ -158,5 +159,58 @@ describe("the token never shows", () => {
       expect(thrown).toBeInstanceOf(Error);
       expect(exposed(thrown)).not.toContain(TOKEN);
     }
+  });
+});
+
+describe("a token with a character HTTP forbids in a header", () => {
+  const construct = (token: string) => (): unknown =>
+    new SplunkHecExporter({ url: "https://splunk:8088", token });
+
+  it.each([
+    ["a euro sign", `${TOKEN}€`],
+    ["a zero-width space (U+200B)", `${TOKEN.slice(0, 8)}\u200b${TOKEN.slice(8)}`],
+    ["a no-break space", `${TOKEN}\u00a0x`],
+    ["a DEL", `${TOKEN}\u007f`],
+  ])("is refused at construction when it holds %s, without echoing it", (_, token) => {
+    let thrown: unknown;
+    try {
+      construct(token)();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toContain("cannot go in an HTTP header");
+    expect(exposed(thrown)).not.toContain(TOKEN.slice(8));
+  });
+
+  it("any token outside visible ASCII is refused and never shown; any visible-ASCII token is taken", () => {
+    const suffix = fc.string({
+      unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    });
+    const forbidden = fc.oneof(
+      fc.integer({ min: 0x80, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      fc.integer({ min: 0, max: 0x20 }).map((c) => String.fromCharCode(c)),
+      fc.constantFrom("\u200b", "\u2060", "\ufeff", "€", "é", "\u007f"),
+    );
+    fc.assert(
+      fc.property(suffix, forbidden, fc.nat(), (tail, bad, at) => {
+        const token = TOKEN + tail;
+        expect(construct(token)).not.toThrow();
+        const where = 1 + (at % (token.length - 1));
+        const tainted = token.slice(0, where) + bad + token.slice(where);
+        let thrown: unknown;
+        try {
+          construct(tainted)();
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(TypeError);
+        const shown = exposed(thrown);
+        // Neither side of the bad character shows (the longer side is at least 18 characters).
+        const longer = where >= token.length - where ? token.slice(0, where) : token.slice(where);
+        expect(shown).not.toContain(longer);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
