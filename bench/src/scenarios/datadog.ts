@@ -215,8 +215,8 @@ export const scenarios: Scenario[] = [
       }
     },
   },
-  datadogExporterScenario("DatadogLogExporter (gzip, default)", {}),
-  datadogExporterScenario("DatadogLogExporter (gzipLevel: 1)", { gzipLevel: 1 }),
+  datadogExporterScenario("DatadogLogExporter (gzip, default level 1)", {}),
+  datadogExporterScenario("DatadogLogExporter (gzipLevel: 6)", { gzipLevel: 6 }),
   datadogExporterScenario("DatadogLogExporter (compression: none)", { compression: "none" }),
   {
     group: "datadog",
