@@ -1,27 +1,18 @@
-// Datadog: 100,000 records to a local Datadog-intake-compatible server that
-// runs in a process of its own (packages/siem-datadog/test/support), side by
-// side with pino-datadog-transport and @datadog/datadog-api-client.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import type { AuditRecord } from "@a1/siem-core";
 import { DatadogLogExporter } from "@a1/siem-datadog";
 import { client, v2 } from "@datadog/datadog-api-client";
 import pino from "pino";
 import { Pool } from "undici";
-import type { Scenario, ScenarioContext, ScenarioOutcome } from "../harness.js";
+import type { Scenario, ScenarioOutcome } from "../harness.js";
+import { feed, startServerProcess, waitForRecords } from "../server-process.js";
 
 const API_KEY = "0123456789abcdef0123456789abcdef";
 const SERVER_ENTRY = fileURLToPath(
   new URL("../../../packages/siem-datadog/test/support/intake-server-main.ts", import.meta.url),
 );
-/** Records exported between two yields to the event loop (lets batches go out). */
-const CHUNK = 1000;
 const gzipAsync = promisify(gzip);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface IntakeCounters {
   readonly requests: number;
@@ -39,46 +30,24 @@ interface Intake {
   stop(): void;
 }
 
-/** Spawns the test intake (`node --import tsx …`) and reads its address from its first line. */
+/** Starts the test intake in a process of its own. */
 async function startIntake(): Promise<Intake> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", import.meta.resolve("tsx"), SERVER_ENTRY, API_KEY],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`intake server exited with ${code}`)));
-  });
-  lines.close();
-  const { url, port } = JSON.parse(first) as { url: string; port: number };
-  const control = new Pool(url, { connections: 1 });
+  const server = await startServerProcess(SERVER_ENTRY, [API_KEY]);
   return {
-    url,
-    port,
-    counters: async () => {
-      const { body } = await control.request({ path: "/_intake/counters", method: "GET" });
-      return (await body.json()) as IntakeCounters;
-    },
-    stop: () => {
-      void control.close();
-      child.kill("SIGTERM");
-    },
+    url: server.url,
+    port: server.port,
+    counters: () => server.get<IntakeCounters>("/_intake/counters"),
+    stop: server.stop,
   };
 }
 
-/** Waits until the intake has every record, or until nothing new arrived for `idleMs`. */
-async function settle(intake: Intake, expected: number, idleMs = 10_000): Promise<IntakeCounters> {
-  let last = await intake.counters();
-  let since = Date.now();
-  while (last.uniqueIds < expected && Date.now() - since < idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = await intake.counters();
-    if (now.uniqueIds !== last.uniqueIds) since = Date.now();
-    last = now;
-  }
-  return last;
+/** Waits until the intake has every record, or until nothing new arrived for 10 s. */
+function settle(intake: Intake, expected: number): Promise<IntakeCounters> {
+  return waitForRecords(
+    () => intake.counters(),
+    (counters) => counters.uniqueIds,
+    expected,
+  );
 }
 
 function outcome(counters: IntakeCounters, sent: number, notes?: string): ScenarioOutcome {
@@ -89,31 +58,6 @@ function outcome(counters: IntakeCounters, sent: number, notes?: string): Scenar
     bytes: counters.bytes,
     ...(notes === undefined ? {} : { notes }),
   };
-}
-
-/**
- * Calls `exportOne` for every record, timing each call, and yields to the
- * event loop every CHUNK records (an application serving requests does). With
- * `backlog`, waits while the client holds more than `maxBacklog` records, so
- * that a bounded queue is never overrun by a producer faster than the wire.
- */
-async function feed(
-  context: ScenarioContext,
-  exportOne: (record: AuditRecord) => void,
-  backlog?: () => number,
-  maxBacklog = 20_000,
-): Promise<void> {
-  const { records } = context;
-  for (let start = 0; start < records.length; start += CHUNK) {
-    const end = Math.min(records.length, start + CHUNK);
-    for (let i = start; i < end; i++) {
-      const record = records[i]!;
-      context.timeCall(() => exportOne(record));
-    }
-    await nextTurn();
-    // Waiting on a timer, not spinning on setImmediate: a spin would bill its own CPU to the client.
-    while (backlog !== undefined && backlog() > maxBacklog) await sleep(1);
-  }
 }
 
 function datadogExporterScenario(

@@ -1,10 +1,3 @@
-// OpenTelemetry: OpenTelemetryExporter side by side with the plain
-// OpenTelemetry SDK (LoggerProvider + BatchLogRecordProcessor +
-// OTLPLogExporter) sending the same LogRecords to a local OTLP/HTTP receiver.
-// The receiver runs in a process of its own (its CPU is not counted) and
-// counts the LogRecords it accepts; "lost" = emitted - accepted.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { AuditRecord } from "@a1/siem-core";
 import { OpenTelemetryExporter, type OpenTelemetryExporterOptions } from "@a1/siem-otel";
@@ -18,6 +11,7 @@ import {
   LoggerProvider,
 } from "@opentelemetry/sdk-logs";
 import type { Scenario, ScenarioContext, ScenarioOutcome } from "../harness.js";
+import { startServerProcess } from "../server-process.js";
 
 const SERVER_ENTRY = fileURLToPath(
   new URL("../../../packages/siem-otel/test/support/otlp-server-main.ts", import.meta.url),
@@ -29,28 +23,10 @@ interface Receiver {
   stop(): void;
 }
 
-/** Starts the OTLP receiver in a child process and reads the port it prints. */
+/** Starts the OTLP receiver in a process of its own. */
 async function startReceiver(delayMs: number): Promise<Receiver> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", import.meta.resolve("tsx"), SERVER_ENTRY, "--delay-ms", String(delayMs)],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`OTLP receiver exited with ${code}`)));
-  });
-  const { port } = JSON.parse(first) as { port: number };
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    stats: async () => (await (await fetch(`${endpoint}/stats`)).json()) as never,
-    stop: () => {
-      child.stdin!.end();
-      child.kill();
-    },
-  };
+  const server = await startServerProcess(SERVER_ENTRY, ["--delay-ms", String(delayMs)]);
+  return { endpoint: server.url, stats: () => server.get("/stats"), stop: server.stop };
 }
 
 async function outcome(

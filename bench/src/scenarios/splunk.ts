@@ -1,27 +1,14 @@
-// Splunk HEC: 100,000 records to the local HEC test server
-// (packages/siem-splunk/test/support/hec-server.ts), which runs in a process
-// of its own so that its CPU is not counted, side by side with Splunk's own
-// client, splunk-logging, configured for batching as its README advises.
-//
-// Every scenario serialises each record once: the floor and splunk-logging
-// through JSON.stringify of the envelope (the record's toJSON), the exporter
-// through the record's cached toNdjson().
-import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
-import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { AuditRecord } from "@a1/siem-core";
 import { SplunkHecExporter } from "@a1/siem-splunk";
 import { Pool } from "undici";
-import type { Scenario, ScenarioContext, ScenarioOutcome } from "../harness.js";
+import type { Scenario, ScenarioOutcome } from "../harness.js";
+import { feed, startServerProcess, waitForRecords } from "../server-process.js";
 
 const TOKEN = "3c6e0b8a-9c0c-4b6e-8f4a-6f1b2a7d9e10";
 const SERVER_ENTRY = fileURLToPath(
   new URL("../../../packages/siem-splunk/test/support/hec-server-main.ts", import.meta.url),
 );
-/** Records exported between two yields to the event loop (lets batches go out). */
-const CHUNK = 1000;
 /** The floor's request body: ~1 MiB of envelopes. */
 const FLOOR_BODY_BYTES = 1024 * 1024;
 
@@ -39,45 +26,26 @@ interface Hec {
   stop(): void;
 }
 
-/** Spawns the HEC test server (`node --import tsx …`) and reads its address from its first line. */
+/** Starts the HEC test server in a process of its own. */
 async function startHec(): Promise<Hec> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", import.meta.resolve("tsx"), SERVER_ENTRY],
-    { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, HEC_TEST_TOKEN: TOKEN } },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`HEC test server exited with ${code}`)));
+  const server = await startServerProcess(SERVER_ENTRY, [], {
+    ...process.env,
+    HEC_TEST_TOKEN: TOKEN,
   });
-  lines.close();
-  const { url } = JSON.parse(first) as { url: string };
-  const control = new Pool(url, { connections: 1 });
   return {
-    url,
-    counters: async () => {
-      const { body } = await control.request({ path: "/__test__/stats", method: "GET" });
-      return (await body.json()) as HecCounters;
-    },
-    stop: () => {
-      void control.close();
-      child.kill("SIGTERM");
-    },
+    url: server.url,
+    counters: () => server.get<HecCounters>("/__test__/stats"),
+    stop: server.stop,
   };
 }
 
-/** Waits until HEC has every record, or until nothing new arrived for `idleMs`. */
-async function settle(hec: Hec, expected: number, idleMs = 10_000): Promise<HecCounters> {
-  let last = await hec.counters();
-  let since = Date.now();
-  while (last.distinct < expected && Date.now() - since < idleMs) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = await hec.counters();
-    if (now.distinct !== last.distinct) since = Date.now();
-    last = now;
-  }
-  return last;
+/** Waits until HEC has every record, or until nothing new arrived for 10 s. */
+function settle(hec: Hec, expected: number): Promise<HecCounters> {
+  return waitForRecords(
+    () => hec.counters(),
+    (counters) => counters.distinct,
+    expected,
+  );
 }
 
 function outcome(counters: HecCounters, sent: number, notes: string): ScenarioOutcome {
@@ -88,32 +56,6 @@ function outcome(counters: HecCounters, sent: number, notes: string): ScenarioOu
     bytes: counters.bytes,
     notes: `${notes}; duplicates at HEC ${counters.duplicates}`,
   };
-}
-
-/**
- * Calls `exportOne` for every record, timing each call, and yields to the
- * event loop every CHUNK records (an application serving requests does). With
- * `backlog`, waits while the client holds more than `maxBacklog` records, so
- * that a bounded queue is never overrun by a producer faster than the wire.
- * It waits on a 1 ms timer, not by spinning the event loop: a spin would
- * burn CPU that is the benchmark's, not the client's.
- */
-async function feed(
-  context: ScenarioContext,
-  exportOne: (record: AuditRecord) => void,
-  backlog?: () => number,
-  maxBacklog = 20_000,
-): Promise<void> {
-  const { records } = context;
-  for (let start = 0; start < records.length; start += CHUNK) {
-    const end = Math.min(records.length, start + CHUNK);
-    for (let i = start; i < end; i++) {
-      const record = records[i]!;
-      context.timeCall(() => exportOne(record));
-    }
-    await nextTurn();
-    while (backlog !== undefined && backlog() > maxBacklog) await sleep(1);
-  }
 }
 
 function exporterScenario(name: string, compression: "gzip" | "none" | undefined): Scenario {

@@ -47,7 +47,7 @@ export function parseRetryAfter(
 
 /**
  * Whether a generic HTTP backend should retry this status: 408, 429 and 5xx
- * except 501 (not implemented) and 505 (version not supported), which will
+ * except 501 (the server lacks the method) and 505 (version not supported), which will
  * not change on their own. Backends with their own rules (OTLP) apply those.
  */
 export function isRetryableStatus(status: number): boolean {
