@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
-import type { AuditRecord } from "@a1/siem-core";
+import type { AuditExporter, AuditRecord, ErrorHandler } from "@a1/siem-core";
 import { Pool } from "undici";
 import type { ScenarioContext } from "./harness.js";
 
@@ -99,4 +99,25 @@ export async function feed(
     await nextTurn();
     while (backlog !== undefined && backlog() > maxBacklog) await sleep(1);
   }
+}
+
+/**
+ * Feeds every record to the exporter `make` builds (bounded by its pending
+ * count), closes it, and describes its stats and first failures for the
+ * report.
+ */
+export async function driveExporter(
+  context: ScenarioContext,
+  make: (onError: ErrorHandler) => AuditExporter,
+): Promise<string> {
+  const failures: string[] = [];
+  const exporter = make((error) => failures.push(`${error.reason}: ${error.records.length}`));
+  await feed(
+    context,
+    (record) => exporter.export(record),
+    () => exporter.stats().pending,
+  );
+  await exporter.close();
+  const errors = failures.length > 0 ? `; errors ${failures.slice(0, 3).join(", ")}` : "";
+  return `stats ${JSON.stringify(exporter.stats())}${errors}`;
 }

@@ -6,7 +6,7 @@ import { client, v2 } from "@datadog/datadog-api-client";
 import pino from "pino";
 import { Pool } from "undici";
 import type { Scenario, ScenarioOutcome } from "../harness.js";
-import { feed, startServerProcess, waitForRecords } from "../server-process.js";
+import { driveExporter, feed, startServerProcess, waitForRecords } from "../server-process.js";
 
 const API_KEY = "0123456789abcdef0123456789abcdef";
 const SERVER_ENTRY = fileURLToPath(
@@ -70,27 +70,19 @@ function datadogExporterScenario(
     async run(context) {
       const intake = await startIntake();
       try {
-        const failures: string[] = [];
-        const exporter = new DatadogLogExporter({
-          apiKey: API_KEY,
-          url: intake.url,
-          hostname: "bench-host",
-          ...options,
-          onError: (error) => failures.push(`${error.reason}: ${error.records.length}`),
-        });
-        await feed(
+        const notes = await driveExporter(
           context,
-          (record) => exporter.export(record),
-          () => exporter.stats().pending,
+          (onError) =>
+            new DatadogLogExporter({
+              apiKey: API_KEY,
+              url: intake.url,
+              hostname: "bench-host",
+              ...options,
+              onError,
+            }),
         );
-        await exporter.close();
-        const stats = exporter.stats();
         const counters = await settle(intake, context.records.length);
-        return outcome(
-          counters,
-          context.records.length,
-          `stats ${JSON.stringify(stats)}${failures.length > 0 ? `; errors ${failures.slice(0, 3).join(", ")}` : ""}`,
-        );
+        return outcome(counters, context.records.length, notes);
       } finally {
         intake.stop();
       }

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { SplunkHecExporter } from "@a1/siem-splunk";
 import { Pool } from "undici";
 import type { Scenario, ScenarioOutcome } from "../harness.js";
-import { feed, startServerProcess, waitForRecords } from "../server-process.js";
+import { driveExporter, feed, startServerProcess, waitForRecords } from "../server-process.js";
 
 const TOKEN = "3c6e0b8a-9c0c-4b6e-8f4a-6f1b2a7d9e10";
 const SERVER_ENTRY = fileURLToPath(
@@ -65,26 +65,18 @@ function exporterScenario(name: string, compression: "gzip" | "none" | undefined
     async run(context) {
       const hec = await startHec();
       try {
-        const failures: string[] = [];
-        const exporter = new SplunkHecExporter({
-          url: hec.url,
-          token: TOKEN,
-          ...(compression === undefined ? {} : { compression }),
-          onError: (error) => failures.push(`${error.reason}: ${error.records.length}`),
-        });
-        await feed(
+        const notes = await driveExporter(
           context,
-          (record) => exporter.export(record),
-          () => exporter.stats().pending,
+          (onError) =>
+            new SplunkHecExporter({
+              url: hec.url,
+              token: TOKEN,
+              ...(compression === undefined ? {} : { compression }),
+              onError,
+            }),
         );
-        await exporter.close();
-        const stats = exporter.stats();
         const counters = await settle(hec, context.records.length);
-        return outcome(
-          counters,
-          context.records.length,
-          `stats ${JSON.stringify(stats)}${failures.length > 0 ? `; errors ${failures.slice(0, 3).join(", ")}` : ""}`,
-        );
+        return outcome(counters, context.records.length, notes);
       } finally {
         hec.stop();
       }
