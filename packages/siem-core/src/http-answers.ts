@@ -2,6 +2,7 @@ import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import type { AuditRecord } from "./audit-record.js";
 import { MAX_RETRY_AFTER_MS } from "./backoff.js";
+import type { TlsOptions } from "./delivery-options.js";
 import { ExportError } from "./export-error.js";
 
 // Shared by the HTTP backends (Splunk, Datadog) without tying core to an HTTP
@@ -99,7 +100,8 @@ const INVALID_REQUEST_CODES: ReadonlySet<string> = new Set([
   "ERR_HTTP_INVALID_HEADER_VALUE",
 ]);
 
-function errorCode(error: unknown): string | undefined {
+/** The first `code` along an error's `cause` chain (undici wraps the socket's), if any. */
+export function errorCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
@@ -144,4 +146,23 @@ export function pickRecords(
     if (record !== undefined) picked.push(record);
   }
   return picked;
+}
+
+/** TLS settings as an HTTP client's `connect` options (undici, node:https); verification stays on unless turned off. */
+export interface TlsConnectOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  rejectUnauthorized: boolean;
+}
+
+/** Maps core's `TlsOptions` to a client's connect options, with verification on by default. */
+export function tlsConnectOptions(tls: TlsOptions = {}): TlsConnectOptions {
+  const { ca, cert, key, rejectUnauthorized } = tls;
+  return {
+    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    rejectUnauthorized: rejectUnauthorized ?? true,
+  };
 }

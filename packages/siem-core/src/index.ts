@@ -15,6 +15,7 @@ export {
   type CompositeExporterOptions,
   type CompositeExporterStats,
 } from "./composite-exporter.js";
+export { ConfigurationAlarm, type ConfigurationAlarmOptions } from "./configuration-alarm.js";
 export type {
   BackendLimits,
   DeliveryOptions,
@@ -34,6 +35,7 @@ export type {
   PartialBatchResult,
 } from "./exporter.js";
 export {
+  errorCode,
   gzipBody,
   isRetryableStatus,
   MAX_RETRY_AFTER_MS,
@@ -42,5 +44,7 @@ export {
   pickRecords,
   readTextUpTo,
   redact,
+  type TlsConnectOptions,
+  tlsConnectOptions,
 } from "./http-answers.js";
 export type { SpoolFsync, SpoolOptions } from "./spool-options.js";

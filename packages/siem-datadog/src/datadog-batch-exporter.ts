@@ -1,14 +1,15 @@
 import {
   type AuditRecord,
   type BatchExporter,
+  type ConfigurationAlarm,
   type ExportBatchOptions,
   gzipBody,
   networkExportError,
   readTextUpTo,
-  type TlsOptions,
+  tlsConnectOptions,
 } from "@a1/siem-core";
 import { Agent, type Dispatcher } from "undici";
-import { type ConfigurationAlarm, problemOfStatus } from "./configuration-alarm.js";
+import { type ConfigurationProblem, problemOfStatus } from "./configuration-alarm.js";
 import { type AnswerContext, answerError } from "./datadog-answer.js";
 import { type DatadogEntryEncoder, dateEnd } from "./datadog-entry.js";
 import { MAX_ENTRY_BYTES, STAMP_FUTURE_LIMIT_MS, STAMP_PAST_LIMIT_MS } from "./datadog-limits.js";
@@ -37,7 +38,7 @@ export class DatadogBatchExporter implements BatchExporter {
   readonly #headers: Record<string, string>;
   readonly #validateHeaders: Record<string, string>;
   readonly #context: AnswerContext;
-  readonly #alarm: ConfigurationAlarm;
+  readonly #alarm: ConfigurationAlarm<ConfigurationProblem>;
   #dispatcher: Dispatcher | undefined;
   #closed = false;
   #stampedAtSend = 0;
@@ -46,7 +47,7 @@ export class DatadogBatchExporter implements BatchExporter {
     encoder: DatadogEntryEncoder,
     transport: ResolvedTransport,
     apiKey: string,
-    alarm: ConfigurationAlarm,
+    alarm: ConfigurationAlarm<ConfigurationProblem>,
   ) {
     this.#encoder = encoder;
     this.#alarm = alarm;
@@ -160,17 +161,6 @@ export class DatadogBatchExporter implements BatchExporter {
     );
     return this.#dispatcher;
   }
-}
-
-/** undici's connect options from core's `TlsOptions`; verification stays on unless turned off. */
-function tlsConnectOptions(tls: TlsOptions): Agent.Options["connect"] {
-  const { ca, cert, key, rejectUnauthorized } = tls;
-  return {
-    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) }),
-    ...(cert === undefined ? {} : { cert }),
-    ...(key === undefined ? {} : { key }),
-    rejectUnauthorized: rejectUnauthorized ?? true,
-  };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { BufferedExporter } from "@a1/siem-core";
-import { ConfigurationAlarm, type ConfigurationProblem } from "./configuration-alarm.js";
+import { BufferedExporter, type ConfigurationAlarm } from "@a1/siem-core";
+import { type ConfigurationProblem, datadogConfigurationAlarm } from "./configuration-alarm.js";
 import { DatadogBatchExporter } from "./datadog-batch-exporter.js";
 import { DatadogEntryEncoder } from "./datadog-entry.js";
 import { MAX_ENTRIES_PER_REQUEST, MAX_PAYLOAD_BYTES } from "./datadog-limits.js";
@@ -33,7 +33,7 @@ import { resolveDatadogOptions } from "./resolve-datadog-options.js";
  */
 export class DatadogLogExporter extends BufferedExporter {
   readonly #batch: DatadogBatchExporter;
-  readonly #alarm: ConfigurationAlarm;
+  readonly #alarm: ConfigurationAlarm<ConfigurationProblem>;
   readonly #healthTarget: string;
   readonly #timeoutMs: number;
   /** The Datadog site in force (from `site`, `DD_SITE` or the default). */
@@ -43,7 +43,7 @@ export class DatadogLogExporter extends BufferedExporter {
 
   constructor(options: DatadogLogExporterOptions = {}) {
     const resolved = resolveDatadogOptions(options);
-    const alarm = new ConfigurationAlarm();
+    const alarm = datadogConfigurationAlarm();
     const batch = new DatadogBatchExporter(
       new DatadogEntryEncoder(resolved.entry),
       resolved.transport,

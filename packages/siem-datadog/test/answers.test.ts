@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ExportError } from "@a1/siem-core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConfigurationAlarm } from "../src/configuration-alarm.js";
+import { datadogConfigurationAlarm } from "../src/configuration-alarm.js";
 import { DatadogBatchExporter } from "../src/datadog-batch-exporter.js";
 import { DatadogEntryEncoder } from "../src/datadog-entry.js";
 import { DatadogLogExporter, type DatadogLogExporterOptions } from "../src/index.js";
@@ -37,7 +37,7 @@ async function attempt(serverUrl: string): Promise<ExportError | undefined> {
     new DatadogEntryEncoder(resolved.entry),
     resolved.transport,
     resolved.apiKey,
-    new ConfigurationAlarm(),
+    datadogConfigurationAlarm(),
   );
   try {
     await batch.exportBatch(makeRecords(2), { signal: new AbortController().signal });

@@ -1,6 +1,5 @@
-import { ExportError } from "@a1/siem-core";
-import { describeAnswer } from "./classify-hec-answer.js";
-import type { ConfigurationAlarm } from "./configuration-alarm.js";
+import { type ConfigurationAlarm, ExportError } from "@a1/siem-core";
+import { type ConfigurationProblem, describeAnswer } from "./classify-hec-answer.js";
 import type { HecClient } from "./hec-client.js";
 
 interface Waiter {
@@ -27,13 +26,17 @@ export interface AckTrackerOptions {
 export class AckTracker {
   readonly #client: HecClient;
   readonly #options: AckTrackerOptions;
-  readonly #alarm: ConfigurationAlarm;
+  readonly #alarm: ConfigurationAlarm<ConfigurationProblem>;
   readonly #waiting = new Map<number, Waiter>();
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
   #closed = false;
 
-  constructor(client: HecClient, options: AckTrackerOptions, alarm: ConfigurationAlarm) {
+  constructor(
+    client: HecClient,
+    options: AckTrackerOptions,
+    alarm: ConfigurationAlarm<ConfigurationProblem>,
+  ) {
     this.#client = client;
     this.#options = options;
     this.#alarm = alarm;

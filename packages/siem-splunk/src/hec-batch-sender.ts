@@ -1,14 +1,19 @@
 import {
   type AuditRecord,
   type BatchExporter,
+  type ConfigurationAlarm,
   type ExportBatchOptions,
   ExportError,
+  errorCode,
   gzipBody,
   networkExportError,
 } from "@a1/siem-core";
 import type { AckTracker } from "./ack-tracker.js";
-import { classifyHecAnswer, type Verdict } from "./classify-hec-answer.js";
-import type { ConfigurationAlarm } from "./configuration-alarm.js";
+import {
+  type ConfigurationProblem,
+  classifyHecAnswer,
+  type Verdict,
+} from "./classify-hec-answer.js";
 import type { HecAnswer, HecClient } from "./hec-client.js";
 
 /** Why a record's next send may put a second copy in Splunk. */
@@ -65,7 +70,7 @@ export interface HecBatchSenderOptions {
   readonly ackMaxResends: number;
   /** With acknowledgement the engine's timeout covers the wait for the ack, so the request keeps its own. */
   readonly requestTimeoutMs: number;
-  readonly alarm: ConfigurationAlarm;
+  readonly alarm: ConfigurationAlarm<ConfigurationProblem>;
 }
 
 /**
@@ -82,7 +87,7 @@ export class HecBatchSender implements BatchExporter {
   readonly #acks: AckTracker | undefined;
   readonly #ackMaxResends: number;
   readonly #requestTimeoutMs: number;
-  readonly #alarm: ConfigurationAlarm;
+  readonly #alarm: ConfigurationAlarm<ConfigurationProblem>;
   readonly #marks = new WeakMap<AuditRecord, Memory>();
   /** Records remembered: while 0, batches skip the lookups. */
   #markCount = 0;
@@ -291,13 +296,4 @@ export class HecBatchSender implements BatchExporter {
       },
     );
   }
-}
-
-function errorCode(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }

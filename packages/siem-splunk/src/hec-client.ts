@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { readTextUpTo, redact, type TlsOptions } from "@a1/siem-core";
+import { readTextUpTo, redact, type TlsOptions, tlsConnectOptions } from "@a1/siem-core";
 import { Agent, type Dispatcher } from "undici";
 import { USER_AGENT } from "./version.js";
 
@@ -119,15 +119,6 @@ export class HecClient {
     this.#agent ??= new Agent(this.#tls ? { connect: tlsConnectOptions(this.#tls) } : {});
     return this.#agent;
   }
-}
-
-function tlsConnectOptions(tls: TlsOptions): Record<string, unknown> {
-  const connect: Record<string, unknown> = {};
-  if (tls.ca !== undefined) connect.ca = tls.ca;
-  if (tls.cert !== undefined) connect.cert = tls.cert;
-  if (tls.key !== undefined) connect.key = tls.key;
-  if (tls.rejectUnauthorized !== undefined) connect.rejectUnauthorized = tls.rejectUnauthorized;
-  return connect;
 }
 
 /** Reads HEC's JSON answer; undefined when the body is not a JSON object (e.g. a proxy's page). */

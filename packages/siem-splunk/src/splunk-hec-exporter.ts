@@ -1,6 +1,11 @@
-import { BufferedExporter, type DeliveryOptions, type ExporterStats } from "@a1/siem-core";
+import {
+  BufferedExporter,
+  ConfigurationAlarm,
+  type DeliveryOptions,
+  type ExporterStats,
+} from "@a1/siem-core";
 import { AckTracker } from "./ack-tracker.js";
-import { ConfigurationAlarm } from "./configuration-alarm.js";
+import type { ConfigurationProblem } from "./classify-hec-answer.js";
 import { checkHecHealth, type SplunkHealth } from "./health-check.js";
 import { HecBatchSender } from "./hec-batch-sender.js";
 import { HecClient } from "./hec-client.js";
@@ -65,7 +70,11 @@ export class SplunkHecExporter extends BufferedExporter {
    */
   constructor(options: SplunkHecExporterOptions) {
     const settings = resolveSplunkOptions(options);
-    const alarm = new ConfigurationAlarm("SplunkHecExporter");
+    const alarm = new ConfigurationAlarm<ConfigurationProblem>({
+      source: "SplunkHecExporter",
+      type: "SplunkHecConfigurationWarning",
+      code: "A1_SIEM_SPLUNK_CONFIG",
+    });
     const client = new HecClient({
       origin: settings.origin,
       basePath: settings.basePath,
