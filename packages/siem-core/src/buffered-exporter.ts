@@ -103,7 +103,15 @@ export class BufferedExporter implements AuditExporter {
     this.#reporter = new ErrorReporter(new.target.name, options.onError);
     this.#queue = new RecordQueue(this.#options.maxQueueSize);
     if (options.spool !== undefined) {
-      this.#spool = new DiskSpool(resolveSpoolOptions(options.spool));
+      this.#spool = new DiskSpool(resolveSpoolOptions(options.spool), (error) => {
+        this.#spoolErrors++;
+        this.#reporter.report(
+          new ExportError(
+            `spool ${options.spool?.dir}: fsync failed (${(error as NodeJS.ErrnoException).code ?? String(error)}); records written since the last sync may not survive a power loss`,
+            { reason: "rejected", cause: error },
+          ),
+        );
+      });
       this.#startFromSpool(this.#spool);
     }
   }
@@ -421,7 +429,6 @@ export class BufferedExporter implements AuditExporter {
 
   /** close() with a spool met a failing backend: what has not been sent stays on disk. */
   #retainQueued(): void {
-    const spool = this.#spool!;
     const records: AuditRecord[] = [];
     const seqs: number[] = [];
     while (this.#queue.length > 0) {
@@ -429,11 +436,15 @@ export class BufferedExporter implements AuditExporter {
       records.push(this.#queue.shift()!);
     }
     this.#carried = undefined;
+    this.#retain(records, seqs);
+  }
+
+  /** Counts every record still unread on disk as retained, and moves the read cursor past them. */
+  #retainUnread(spool: DiskSpool): void {
     const unread = spool.unread;
     spool.skipAllUnread();
     this.#pending -= unread;
     this.#retained += unread;
-    this.#retain(records, seqs);
   }
 
   /**
@@ -443,17 +454,23 @@ export class BufferedExporter implements AuditExporter {
    */
   #retain(records: AuditRecord[], seqs: number[]): void {
     const spool = this.#spool!;
+    // What waits on disk unread stays there too: count it now, before any
+    // append below adds to what is unread.
+    this.#retainUnread(spool);
     const unsaved: AuditRecord[] = [];
     let cause: unknown;
     for (let i = 0; i < records.length; i++) {
       if (!Number.isInteger(seqs[i])) {
         try {
-          if (spool.append(spool.frame(records[i]!)) === "full")
+          if (spool.append(spool.frame(records[i]!)) === "full") {
             throw new Error("the spool is full");
+          }
         } catch (error) {
           cause ??= error;
           unsaved.push(records[i]!);
           continue;
+        } finally {
+          spool.skipAllUnread();
         }
       }
       this.#pending--;

@@ -86,6 +86,7 @@ export class DiskSpool {
   #dirty = false;
   #fsyncTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #onSyncError: ((error: unknown) => void) | undefined;
   /** Read cursor: the next frame not yet handed to the engine. */
   #readSeq = 0;
   #readSegment = 0;
@@ -93,8 +94,13 @@ export class DiskSpool {
   /** What the spool found in its directory when it started. */
   readonly recovery: SpoolRecovery;
 
-  constructor(options: ResolvedSpoolOptions) {
+  /**
+   * @param onSyncError told when the `"interval"` sync fails (a timer has
+   *   no caller to throw to).
+   */
+  constructor(options: ResolvedSpoolOptions, onSyncError?: (error: unknown) => void) {
     this.#options = options;
+    this.#onSyncError = onSyncError;
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     acquireSpoolLock(join(options.dir, LOCK_FILE));
     try {
@@ -186,6 +192,8 @@ export class DiskSpool {
       }
       throw error;
     }
+    // The frame is in the file: it holds the next number whatever happens now.
+    const seq = this.#nextSeq++;
     const index = segment.lines;
     if (index >= segment.frameBytes.length) grow(segment, index + 1);
     segment.frameBytes[index] = size;
@@ -193,9 +201,22 @@ export class DiskSpool {
     segment.bytes += size;
     this.#fileBytes += size;
     this.#liveBytes += size;
-    if (this.#options.fsync === "always") fdatasyncSync(this.#fd!);
-    else this.#dirty = true;
-    return this.#nextSeq++;
+    if (this.#options.fsync !== "always") {
+      this.#dirty = true;
+      return seq;
+    }
+    try {
+      fdatasyncSync(this.#fd!);
+    } catch (error) {
+      // Not durable: the caller keeps the record in memory instead, so the
+      // frame counts as settled here (and is read past); a fresh segment
+      // follows.
+      this.#settleOne(segment, seq);
+      if (this.#readSeq === seq) this.skipLastAppended();
+      this.#closeActive();
+      throw error;
+    }
+    return seq;
   }
 
   /**
@@ -242,6 +263,12 @@ export class DiskSpool {
         const line = chunk.slice(start, end);
         const seq = this.#readSeq++;
         this.#readOffset += Buffer.byteLength(line) + 1;
+        if (segment.settledFlags[seq - segment.firstSeq] === 1) {
+          // Settled before it was read (corrupt at start, or given up when
+          // its sync failed): nothing to hand over.
+          start = end + 1;
+          continue;
+        }
         const record = decodeFrame(line);
         if (record) {
           records.push(record);
@@ -337,8 +364,9 @@ export class DiskSpool {
     this.#dirty = false;
     try {
       fdatasyncSync(this.#fd);
-    } catch {
-      // The next append reports a failing disk; a timer has nobody to tell.
+    } catch (error) {
+      // Later writes often still succeed after a failed sync: say so now.
+      this.#onSyncError?.(error);
     }
   }
 
@@ -347,10 +375,13 @@ export class DiskSpool {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#fsyncTimer);
-    this.#closeActive();
-    this.#deleteSettled();
-    this.#compact();
-    releaseSpoolLock(join(this.#options.dir, LOCK_FILE));
+    try {
+      this.#closeActive();
+      this.#deleteSettled();
+      this.#compact();
+    } finally {
+      releaseSpoolLock(join(this.#options.dir, LOCK_FILE));
+    }
   }
 
   /**
@@ -498,7 +529,10 @@ export class DiskSpool {
       if (!match) {
         const ours =
           name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`) || name === DEAD_LETTER_FILE;
-        if (!ours && !name.endsWith(".tmp")) {
+        if (SEGMENT_PATTERN.test(name.replace(/\.tmp$/, "")) && name.endsWith(".tmp")) {
+          // A compaction or tail cut that a crash interrupted: the original is intact.
+          unlinkSync(join(this.#options.dir, name));
+        } else if (!ours && !name.endsWith(".tmp")) {
           foreign.push(name);
         }
         continue;
