@@ -18,29 +18,37 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function contender(dir: string, startAt: number): Promise<string> {
+/**
+ * Starts a contender that tries to take the spool at `startAt` and prints
+ * "owner" or "refused: …". An owner holds the lock until its stdin closes:
+ * the parent closes every stdin only once all have answered, so that a
+ * contender slowed down by a busy machine cannot find the lock stale again.
+ */
+function contender(dir: string, startAt: number): { answer: Promise<string>; release: () => void } {
   const source = `import * as core from ${JSON.stringify(coreUrl)};
 while (Date.now() < ${startAt}) {}
 try {
   new core.BufferedExporter({ async exportBatch() {} }, { spool: { dir: ${JSON.stringify(dir)}, fsync: "never" } });
   console.log("owner");
-  await new Promise((resolve) => setTimeout(resolve, 1500));
 } catch (error) {
   console.log("refused: " + error.message);
 }
-process.exit(0);
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
 `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+  const child = spawn(process.execPath, ["--input-type=module", "-e", source], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const answer = new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
+      if (out.includes("\n")) resolve(out.trim());
     });
     child.on("error", reject);
     child.on("close", () => resolve(out.trim()));
   });
+  return { answer, release: () => child.stdin.end() };
 }
 
 describe("spool lock", () => {
@@ -50,7 +58,9 @@ describe("spool lock", () => {
       dirs.push(dir);
       writeFileSync(join(dir, "LOCK"), "999999999\n");
       const startAt = Date.now() + 1000;
-      const results = await Promise.all(Array.from({ length: 5 }, () => contender(dir, startAt)));
+      const contenders = Array.from({ length: 5 }, () => contender(dir, startAt));
+      const results = await Promise.all(contenders.map((c) => c.answer));
+      for (const c of contenders) c.release();
       expect(results.filter((result) => result === "owner")).toHaveLength(1);
       for (const result of results.filter((r) => r !== "owner")) {
         expect(result).toMatch(
