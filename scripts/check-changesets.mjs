@@ -18,7 +18,10 @@ import { dirname, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const changesetBin = join(root, "node_modules", "@changesets", "cli", "bin.js");
-const packageDirs = readdirSync(join(root, "packages")).map((name) => join("packages", name));
+// Published packages only: private ones (the shared test helpers) have no version to bump.
+const packageDirs = readdirSync(join(root, "packages"))
+  .map((name) => join("packages", name))
+  .filter((dir) => !JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")).private);
 const manifests = [
   "package.json",
   "pnpm-workspace.yaml",

@@ -28,6 +28,8 @@ const run = (command, args, cwd) =>
 const tarballs = {};
 for (const dir of readdirSync(join(root, "packages")).sort()) {
   const manifest = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8"));
+  // Private packages (the shared test helpers) are never published.
+  if (manifest.private) continue;
   const before = new Set(readdirSync(packs));
   run("pnpm", ["pack", "--pack-destination", packs], join(root, "packages", dir));
   const made = readdirSync(packs).find((name) => !before.has(name));

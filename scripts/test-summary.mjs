@@ -8,6 +8,8 @@ let failed = 0;
 let skipped = 0;
 const missing = [];
 for (const name of readdirSync("packages")) {
+  const manifest = JSON.parse(readFileSync(join("packages", name, "package.json"), "utf8"));
+  if (!manifest.scripts?.test) continue;
   const file = join("packages", name, ".vitest-results.json");
   if (!existsSync(file)) {
     missing.push(name);

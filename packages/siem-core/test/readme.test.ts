@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -6,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { runNode } from "@a1/siem-testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BufferedExporter, DeliveryOptions, ExportError } from "../src/index.js";
 import { compiledCoreUrl } from "./helpers/compiled-core.js";
@@ -43,27 +43,7 @@ describe("README", () => {
       file,
       example("quick-start").replaceAll('"@a1/siem-core"', JSON.stringify(coreUrl)),
     );
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve, reject) => {
-      const child = spawn(process.execPath, [file], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk;
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        err += chunk;
-      });
-      const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      child.on("error", reject);
-      child.on("close", (exitCode) => {
-        clearTimeout(guard);
-        resolve({ code: exitCode, stdout: out, stderr: err });
-      });
-    });
+    const { exitCode: code, stdout, stderr } = await runNode([file]);
     expect(stderr).toContain(
       '{"received":2,"delivered":2,"failed":0,"dropped":0,"pending":0,"retries":0}',
     );

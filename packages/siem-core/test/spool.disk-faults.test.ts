@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expectBalanced } from "@a1/siem-testing";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 // Disk faults that a real file system gives only on failing hardware (EIO
@@ -34,7 +35,6 @@ import {
   type BatchExporter,
   BufferedExporter,
   ExportError,
-  type ExporterStats,
 } from "../src/index.js";
 import { makeRecords } from "./helpers/records.js";
 
@@ -47,8 +47,6 @@ class Backend implements BatchExporter {
   }
 }
 
-const balanced = (s: ExporterStats) =>
-  s.received === s.delivered + s.failed + s.dropped + s.pending + (s.retained ?? 0);
 const quick = {
   batchSize: 1,
   flushIntervalMs: 5,
@@ -130,7 +128,7 @@ describe("spool under injected disk faults", () => {
     exporter.export(records[2]!);
     await exporter.close();
     const stats = exporter.stats();
-    expect(balanced(stats)).toBe(true);
+    expectBalanced(stats);
     expect(stats).toMatchObject({ pending: 0, retained: 3, failed: 0 });
 
     const up = new Backend();

@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expectBalanced } from "@a1/siem-testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type AuditRecord,
@@ -19,7 +20,6 @@ import {
   BufferedExporter,
   type DeliveryOptions,
   ExportError,
-  type ExporterStats,
 } from "../src/index.js";
 import { makeRecords } from "./helpers/records.js";
 
@@ -39,13 +39,6 @@ class SwitchableBackend implements BatchExporter {
       throw new ExportError("bad data", { retryable: false, status: 400 });
     this.received.push(...records);
   }
-}
-
-/** With a spool, the invariant counts what close() left on disk. */
-function expectBalanced(stats: ExporterStats): void {
-  expect(stats.received).toBe(
-    stats.delivered + stats.failed + stats.dropped + stats.pending + (stats.retained ?? 0),
-  );
 }
 
 const quick: DeliveryOptions = {

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { runNode } from "@a1/siem-testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileForChildren } from "./support/compile-for-children.js";
 
@@ -32,26 +32,7 @@ describe("README", () => {
     const file = join(workDir, "example.mjs");
     // Beside the compiled sources, where "@a1/siem-core" resolves as for a user.
     writeFileSync(file, code.replaceAll('"@a1/siem-file"', JSON.stringify(exporterModule)));
-    const { exitCode, stdout, stderr } = await new Promise<{
-      exitCode: number | null;
-      stdout: string;
-      stderr: string;
-    }>((resolve, reject) => {
-      const child = spawn(process.execPath, [file], {
-        cwd: workDir,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk;
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        err += chunk;
-      });
-      child.on("error", reject);
-      child.on("close", (exit) => resolve({ exitCode: exit, stdout: out, stderr: err }));
-    });
+    const { exitCode, stdout, stderr } = await runNode([file], { cwd: workDir });
     expect(stderr).toBe("");
     expect(exitCode).toBe(0);
     expect(stdout.trim()).toBe(shown);

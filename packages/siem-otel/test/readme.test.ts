@@ -1,10 +1,10 @@
 // The README's example is code users copy: run it as it is written, with only
 // the package specifier pointed at this checkout's sources, against a real
 // OTLP/HTTP receiver named by OTEL_EXPORTER_OTLP_ENDPOINT.
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { runNode } from "@a1/siem-testing";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { compileSources, packageRoot } from "./support/compile-sources.js";
 import { plain } from "./support/otlp-decode.js";
@@ -43,26 +43,9 @@ test("the minimal example runs with node, sends both records and prints the stat
     file,
     code.replaceAll('"@a1/siem-otel"', JSON.stringify(pathToFileURL(join(built, "index.js")).href)),
   );
-  const { exitCode, stdout, stderr } = await new Promise<{
-    exitCode: number | null;
-    stdout: string;
-    stderr: string;
-  }>((resolve, reject) => {
-    const child = spawn(process.execPath, [file], {
-      cwd: built,
-      env: { PATH: process.env.PATH, OTEL_EXPORTER_OTLP_ENDPOINT: server.endpoint },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk;
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (exit) => resolve({ exitCode: exit, stdout: out, stderr: err }));
+  const { exitCode, stdout, stderr } = await runNode([file], {
+    cwd: built,
+    env: { PATH: process.env.PATH, OTEL_EXPORTER_OTLP_ENDPOINT: server.endpoint },
   });
   expect(stderr).toBe("");
   expect(exitCode).toBe(0);

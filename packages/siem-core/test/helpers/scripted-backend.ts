@@ -1,9 +1,7 @@
-import { expect } from "vitest";
 import type {
   AuditRecord,
   BatchExporter,
   ExportBatchOptions,
-  ExporterStats,
   PartialBatchResult,
 } from "../../src/index.js";
 
@@ -134,10 +132,5 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The accounting invariant of every exporter. */
-export function expectBalanced(stats: ExporterStats): void {
-  expect(stats.received).toBe(stats.delivered + stats.failed + stats.dropped + stats.pending);
-  for (const key of ["received", "delivered", "failed", "dropped", "pending", "retries"] as const) {
-    expect(stats[key]).toBeGreaterThanOrEqual(0);
-  }
-}
+/** The accounting invariant of every exporter (shared by every package's suite). */
+export { expectBalanced } from "@a1/siem-testing";

@@ -1,5 +1,4 @@
-import { AuditRecord, type AuditRecordFields, type ExporterStats } from "@a1/siem-core";
-import { expect } from "vitest";
+import { AuditRecord, type AuditRecordFields } from "@a1/siem-core";
 
 const hex = (seed: number, length: number): string => {
   let out = "";
@@ -30,10 +29,8 @@ export function makeRecords(count: number, from = 0): AuditRecord[] {
   return Array.from({ length: count }, (_, k) => makeRecord(from + k));
 }
 
-/** received === delivered + failed + dropped + pending. */
-export function expectAccounting(stats: ExporterStats): void {
-  expect(stats.received).toBe(stats.delivered + stats.failed + stats.dropped + stats.pending);
-}
+/** The accounting invariant of every exporter (shared by every package's suite). */
+export { expectBalanced as expectAccounting } from "@a1/siem-testing";
 
 /** Resolves when `check` returns true; polls every 5 ms; fails after `timeoutMs`. */
 export async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditRecord, type AuditRecordFields, type ExportError } from "@a1/siem-core";
+import { expectBalanced } from "@a1/siem-testing";
 import { afterAll, expect } from "vitest";
 import type { NdjsonFileExporter } from "../../src/index.js";
 
@@ -64,7 +65,7 @@ export function seqs(path: string): number[] {
 /** Asserts the accounting invariant and returns the stats. */
 export function checkInvariant(exporter: NdjsonFileExporter) {
   const stats = exporter.stats();
-  expect(stats.received).toBe(stats.delivered + stats.failed + stats.dropped + stats.pending);
+  expectBalanced(stats);
   return stats;
 }
 

@@ -1,4 +1,4 @@
-import type { ExportError, ExporterStats } from "@a1/siem-core";
+import type { ExportError } from "@a1/siem-core";
 import { OpenTelemetryExporter, type OpenTelemetryExporterOptions } from "../../src/index.js";
 import type { OtlpTestServer } from "./otlp-server.js";
 
@@ -23,7 +23,5 @@ export function exporterFor(
   return { exporter, errors };
 }
 
-/** The accounting invariant of every exporter. */
-export function balanced(stats: ExporterStats): boolean {
-  return stats.received === stats.delivered + stats.failed + stats.dropped + stats.pending;
-}
+/** The accounting invariant of every exporter (shared by every package's suite). */
+export { isBalanced as balanced } from "@a1/siem-testing";

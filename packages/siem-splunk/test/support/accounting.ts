@@ -1,4 +1,5 @@
 import type { ExportError, ExporterStats } from "@a1/siem-core";
+import { isBalanced } from "@a1/siem-testing";
 
 /** Breaks of the accounting invariant seen anywhere (handlers cannot throw into the test). */
 export class AccountingWatch {
@@ -15,10 +16,7 @@ export class AccountingWatch {
   check(where: string): void {
     if (!this.#source) return;
     const s = this.#source();
-    const retained = (s as { retained?: number }).retained ?? 0;
-    if (s.received !== s.delivered + s.failed + s.dropped + s.pending + retained || s.pending < 0) {
-      this.problems.push(`${where}: ${JSON.stringify(s)}`);
-    }
+    if (!isBalanced(s)) this.problems.push(`${where}: ${JSON.stringify(s)}`);
   }
 
   /** An `onError` that records each error and checks the invariant. */
